@@ -1,0 +1,218 @@
+"""Settings: a TOML file (``--config`` or ``LOCKER_CONFIG``) overlaid by ``LOCKER_*`` variables.
+
+Unknown keys are errors everywhere, so a typo in a cabinet's config fails
+loudly with its location instead of being ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from locker.domain.lockout import FLOOR_YEARS, LockoutPolicy
+from locker.domain.model import Size
+
+DEMO_TOKENS = {"admin": "demo-admin", "courier": "demo-courier", "kiosk": "demo-kiosk"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CompartmentConfig(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,15}$")
+    size: Size
+    chilled: bool = False
+    accessible: bool = False
+    column: int = Field(default=0, ge=0, description="0 = first column from the left")
+    row: int = Field(default=0, ge=0, description="0 = lowest row")
+    relay_pin: int | None = Field(default=None, ge=0, le=27, description="BCM number")
+    reed_pin: int | None = Field(default=None, ge=0, le=27, description="BCM number")
+
+
+class DoorsConfig(_Strict):
+    active_high: bool = Field(default=False, description="False for the usual active-low boards")
+    pulse_ms: int = Field(default=500, ge=20, le=2000)
+    debounce_ms: int = Field(default=50, ge=0, le=100)
+    open_timeout_s: float = Field(default=10.0, gt=0)
+    max_pulses: int = Field(default=2, ge=1, le=5)
+    left_open_s: float = Field(default=120.0, gt=0)
+    max_concurrent_pulses: int = Field(default=2, ge=1)
+    reed_closed_when_active: bool = Field(
+        default=True, description="reed switch to ground with pull-up: closed door reads active"
+    )
+
+
+class LockoutConfig(_Strict):
+    max_wrong: int = Field(default=5, ge=1)
+    window_s: float = Field(default=300.0, gt=0)
+    lockout_s: float = Field(default=300.0, gt=0)
+    escalation: float = Field(default=2.0, ge=1.0)
+    max_lockout_s: float = Field(default=86_400.0, gt=0)
+    level_decay_s: float = Field(default=86_400.0, gt=0)
+    strike_limit: float = Field(default=10.0, ge=1)
+    forgive_per_day: float = Field(default=2.0, ge=0)
+
+    def policy(self) -> LockoutPolicy:
+        return LockoutPolicy(**self.model_dump())
+
+
+class ApiConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_body_bytes: int = Field(default=65_536, ge=1024)
+    tokens: dict[Literal["admin", "courier", "kiosk"], list[str]] = Field(default_factory=dict)
+
+
+class SecurityConfig(_Strict):
+    secret_key: str = ""
+    key_file: Path | None = None
+
+
+class StorageConfig(_Strict):
+    path: Path = Path("var/locker.db")
+
+
+class ClockConfig(_Strict):
+    trust: Literal["always", "ntp"] = Field(
+        default="ntp",
+        description="'ntp': expire only while the kernel says the clock is synchronised",
+    )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LOCKER_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    locker_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    phone: str = Field(default="", description="the conciergerie's number, shown on errors")
+    compartments: list[CompartmentConfig] = Field(min_length=1)
+    doors: DoorsConfig = Field(default_factory=DoorsConfig)
+    lockout: LockoutConfig = Field(default_factory=LockoutConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    security: SecurityConfig = Field(default_factory=SecurityConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    clock: ClockConfig = Field(default_factory=ClockConfig)
+    tick_s: float = Field(default=0.25, gt=0, le=5)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Settings:
+        errors: list[str] = []
+        seen_ids: set[str] = set()
+        seen_pins: dict[int, str] = {}
+        seen_places: dict[tuple[int, int], str] = {}
+        for comp in self.compartments:
+            if comp.id in seen_ids:
+                errors.append(f"compartment id {comp.id!r} is used twice")
+            seen_ids.add(comp.id)
+            for kind in ("relay_pin", "reed_pin"):
+                pin = getattr(comp, kind)
+                if pin is None:
+                    continue
+                if pin in seen_pins:
+                    errors.append(
+                        f"{comp.id}.{kind}: BCM pin {pin} is already used by {seen_pins[pin]}"
+                    )
+                else:
+                    seen_pins[pin] = f"{comp.id}.{kind}"
+            place = (comp.column, comp.row)
+            if place in seen_places:
+                errors.append(
+                    f"{comp.id}: column {comp.column} row {comp.row} is taken by "
+                    f"{seen_places[place]}"
+                )
+            seen_places[place] = comp.id
+        years = self.lockout.policy().expected_years_to_open(len(self.compartments))
+        if years < FLOOR_YEARS:
+            errors.append(
+                f"lockout: with {len(self.compartments)} live codes an attacker at one terminal "
+                f"would open a door in {years:,.0f} years on average; the floor is "
+                f"{FLOOR_YEARS:,.0f}: lower forgive_per_day"
+            )
+        if errors:
+            raise ValueError("\n".join(errors))
+        return self
+
+    def hardware_problems(self) -> list[str]:
+        """What is acceptable in simulation but not on a real cabinet (decision 11)."""
+        problems: list[str] = []
+        for role, tokens in self.api.tokens.items():
+            for token in tokens:
+                if token in DEMO_TOKENS.values():
+                    problems.append(f"api.tokens.{role}: the demo token {token!r} is not allowed")
+                elif len(token) < 16:
+                    problems.append(f"api.tokens.{role}: tokens need at least 16 characters")
+        if not self.security.secret_key and self.security.key_file is None:
+            problems.append("security: set secret_key or key_file (the key sealing the codes)")
+        for comp in self.compartments:
+            if comp.relay_pin is None or comp.reed_pin is None:
+                problems.append(f"compartment {comp.id}: relay_pin and reed_pin are required")
+        return problems
+
+
+def config_path(explicit: str | Path | None) -> Path | None:
+    raw = explicit if explicit is not None else os.environ.get("LOCKER_CONFIG")
+    return Path(raw) if raw else None
+
+
+def load_settings(path: Path | None, **overrides: Any) -> Settings:
+    """Load settings from ``path`` (TOML) and the environment.
+
+    Raises :class:`ConfigError` listing every problem with its location.
+    """
+    if path is not None:
+        if not path.is_file():
+            raise ConfigError([f"{path}: no such file"])
+        try:
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError([f"{path}: not valid TOML: {exc}"]) from exc
+
+    class _FromFile(Settings):
+        model_config = SettingsConfigDict(toml_file=path)
+
+    try:
+        return _FromFile(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(format_errors(exc)) from exc
+
+
+def format_errors(exc: ValidationError) -> list[str]:
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif message.startswith("Value error, "):
+            message = message.removeprefix("Value error, ")
+        lines.extend(f"{where}: {part}" for part in message.split("\n"))
+    return lines
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems

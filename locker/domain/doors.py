@@ -1,0 +1,139 @@
+"""Door cycles: the pulse, the reed switch's answer, and the alarms when it does not come."""
+
+from __future__ import annotations
+
+from locker.domain.codes import new_code, qr_payload
+from locker.domain.errors import Unavailable
+from locker.domain.model import Opening, Purpose, SealedCode, State
+from locker.domain.ports import CodeSealer
+from locker.domain.rules import Rules
+from locker.domain.state import Txn
+
+
+def start_opening(
+    txn: Txn,
+    cid: str,
+    purpose: Purpose,
+    reservation_id: str | None = None,
+    **details: object,
+) -> Opening:
+    """Record an opening with its ``door.opened`` event and queue the relay pulse."""
+    comp = txn.compartment(cid)
+    current = txn.opening(cid)
+    if purpose is Purpose.ADMIN and current is not None:
+        # NOTE: staff freeing a stuck door: pulse again, keep what the cycle was for.
+        opening = current.with_(pulsed_at=txn.now, attempts=1)
+    else:
+        if current is not None:
+            raise Unavailable(f"door {cid} is already opening")
+        if not comp.in_service and purpose is not Purpose.ADMIN:
+            raise Unavailable(f"compartment {cid} is out of service")
+        opening = Opening(
+            compartment=cid,
+            purpose=purpose,
+            reservation_id=reservation_id,
+            pulsed_at=txn.now,
+            door_seen_open=comp.door_open,
+        )
+    txn.put_opening(opening)
+    txn.emit(
+        "door.opened",
+        reservation_id=reservation_id,
+        compartment=cid,
+        reason=purpose.value,
+        **details,
+    )
+    txn.unlocks.append(cid)
+    return opening
+
+
+def door_changed(txn: Txn, rules: Rules, sealer: CodeSealer, cid: str, is_open: bool) -> None:
+    """The debounced reed switch of ``cid`` now reads ``is_open``."""
+    comp = txn.compartment(cid)
+    if comp.door_open == is_open:
+        return
+    opening = txn.opening(cid)
+    if is_open:
+        txn.put_compartment(
+            comp.with_(door_open=True, door_open_since=txn.now, left_open_reported=False)
+        )
+        if opening is None:
+            txn.emit("door.forced_open", compartment=cid)
+        elif not opening.door_seen_open:
+            txn.put_opening(opening.with_(door_seen_open=True))
+        return
+    txn.put_compartment(comp.with_(door_open=False, door_open_since=None, left_open_reported=False))
+    if opening is not None and opening.door_seen_open:
+        txn.end_opening(cid)
+        _complete(txn, rules, sealer, opening)
+
+
+def _complete(txn: Txn, rules: Rules, sealer: CodeSealer, opening: Opening) -> None:
+    """The door closed after the opening: finish what the opening was for."""
+    if opening.reservation_id is None:
+        return
+    res = txn.reservation(opening.reservation_id)
+    if res is None:
+        return
+    cid = opening.compartment
+    if opening.purpose is Purpose.DEPOSIT and res.state is State.ACCEPTED:
+        code, digest = new_code(sealer.digest, txn.live_digests())
+        deposit = res.deposit_code
+        txn.put(
+            res.with_(
+                state=State.DEPOSITED,
+                deposited_at=txn.now,
+                updated_at=txn.now,
+                deposit_code=None if deposit is None else SealedCode(deposit.digest, "", True),
+                pickup_code=SealedCode(digest, sealer.seal(code)),
+            )
+        )
+        txn.emit(
+            "parcel.deposited",
+            reservation_id=res.id,
+            compartment=cid,
+            secrets={"pickup_code": code, "qr_payload": qr_payload(rules.locker_id, code)},
+        )
+    elif opening.purpose is Purpose.PICKUP and res.holds_compartment and res.deposited_at:
+        txn.put(res.with_(state=State.COLLECTED, closed_at=txn.now, updated_at=txn.now))
+        txn.emit("parcel.collected", reservation_id=res.id, compartment=cid)
+    elif opening.purpose is Purpose.RETURN and res.state is State.EXPIRED and res.deposited_at:
+        txn.put(res.with_(state=State.RETURNED, closed_at=txn.now, updated_at=txn.now))
+        txn.emit("parcel.returned", reservation_id=res.id, compartment=cid)
+
+
+def supervise(txn: Txn, rules: Rules) -> None:
+    """Pulse again, or raise ``door.jammed`` / ``door.left_open``, as time has passed."""
+    for opening in txn.openings():
+        if opening.door_seen_open:
+            continue
+        waited = (txn.now - opening.pulsed_at).total_seconds()
+        if waited < rules.open_timeout_s:
+            continue
+        cid = opening.compartment
+        if opening.attempts < rules.max_pulses:
+            txn.put_opening(opening.with_(attempts=opening.attempts + 1, pulsed_at=txn.now))
+            txn.unlocks.append(cid)
+            continue
+        txn.end_opening(cid)
+        comp = txn.compartment(cid)
+        txn.put_compartment(comp.with_(in_service=False, service_reason="door jammed"))
+        txn.emit(
+            "door.jammed",
+            reservation_id=opening.reservation_id,
+            compartment=cid,
+            reason=opening.purpose.value,
+            pulses=opening.attempts,
+        )
+    for comp in txn.compartments():
+        if not comp.door_open or comp.left_open_reported or comp.door_open_since is None:
+            continue
+        if (txn.now - comp.door_open_since).total_seconds() >= rules.left_open_s:
+            txn.put_compartment(comp.with_(left_open_reported=True))
+            holder = txn.holder(comp.id)
+            txn.emit(
+                "door.left_open",
+                compartment=comp.id,
+                reservation_id=None if holder is None else holder.id,
+            )
+

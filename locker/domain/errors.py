@@ -1,0 +1,59 @@
+"""Refusals of the domain. Each has a stable ``code`` the adapters map to HTTP or events."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Invalid(DomainError):
+    code = "invalid"
+
+
+class Conflict(DomainError):
+    """The request is well formed but the state does not allow it."""
+
+    code = "conflict"
+
+
+class Rejected(Conflict):
+    """An upsert that cannot be placed or applied; reported as ``reservation.rejected``."""
+
+    code = "rejected"
+
+
+class WrongCode(DomainError):
+    """A well-formed code that opens nothing.
+
+    ``reason`` is ``unknown`` (matches no code: counts toward the terminal's
+    lockout), or ``used``, ``expired``, ``cancelled`` for a code that was real.
+    """
+
+    code = "wrong_code"
+
+    def __init__(self, message: str, reason: str = "unknown") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class LockedOut(DomainError):
+    code = "locked_out"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class Unavailable(DomainError):
+    """The compartment exists but cannot be opened now (out of service, busy door)."""
+
+    code = "unavailable"

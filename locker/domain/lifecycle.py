@@ -1,0 +1,239 @@
+"""The reservation lifecycle of CONTRACT.md: upsert, cancel, expiry."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from locker.domain.allocation import choose
+from locker.domain.codes import new_code
+from locker.domain.errors import Conflict, NotFound, Rejected
+from locker.domain.model import Compartment, Kind, Reservation, SealedCode, Size, State
+from locker.domain.ports import CodeSealer
+from locker.domain.rules import Upsert
+from locker.domain.state import Txn
+
+# Fields an upsert may not change once the item is in the compartment (decision 14).
+_FROZEN_AFTER_DEPOSIT = ("kind", "size", "chilled", "accessible", "reference")
+
+
+def reject(txn: Txn, reservation_id: str, version: int | None, reason: str) -> None:
+    txn.emit("reservation.rejected", reservation_id=reservation_id, reason=reason, version=version)
+    txn.fail(Rejected(reason))
+
+
+def free_compartments(txn: Txn) -> list[Compartment]:
+    return [
+        c
+        for c in txn.compartments()
+        if c.in_service and txn.holder(c.id) is None and txn.opening(c.id) is None
+    ]
+
+
+def upsert(txn: Txn, sealer: CodeSealer, req: Upsert) -> Reservation | None:
+    """Apply a ``reservation.upsert``; answer the reservation as it now stands."""
+    if req.version < 1:
+        reject(txn, req.reservation_id, req.version, "version must be an integer >= 1")
+        return None
+    existing = txn.reservation(req.reservation_id)
+    if existing is not None and req.version <= existing.version:
+        return existing  # duplicate or stale: changes nothing, not an error
+    if existing is None:
+        return _create(txn, sealer, req)
+    if existing.state is State.ACCEPTED:
+        return _update_accepted(txn, sealer, existing, req)
+    if existing.holds_compartment:
+        return _update_deposited(txn, existing, req)
+    reject(txn, req.reservation_id, req.version, f"reservation is already {existing.state}")
+    return None
+
+
+def _deposit_code(txn: Txn, sealer: CodeSealer) -> tuple[str, SealedCode]:
+    code, digest = new_code(sealer.digest, txn.live_digests())
+    return code, SealedCode(digest, sealer.seal(code))
+
+
+def _accepted_event(txn: Txn, res: Reservation, code: str | None) -> None:
+    txn.emit(
+        "reservation.accepted",
+        reservation_id=res.id,
+        compartment=res.compartment,
+        version=res.version,
+        secrets=None if code is None else {"deposit_code": code},
+    )
+
+
+def _create(txn: Txn, sealer: CodeSealer, req: Upsert) -> Reservation | None:
+    if req.expires_at <= txn.now:
+        reject(txn, req.reservation_id, req.version, "too late: expires_at is in the past")
+        return None
+    comp = choose(free_compartments(txn), req.size, req.chilled, req.accessible)
+    if comp is None:
+        reject(txn, req.reservation_id, req.version, _no_fit(req.size, req.chilled, req.accessible))
+        return None
+    code, sealed = _deposit_code(txn, sealer) if req.kind is Kind.DROPOFF else (None, None)
+    res = Reservation(
+        id=req.reservation_id,
+        version=req.version,
+        kind=req.kind,
+        size=req.size,
+        chilled=req.chilled,
+        accessible=req.accessible,
+        recipient=req.recipient,
+        reference=req.reference,
+        expires_at=req.expires_at,
+        state=State.ACCEPTED,
+        compartment=comp.id,
+        created_at=txn.now,
+        updated_at=txn.now,
+        deposit_code=sealed,
+    )
+    txn.put(res)
+    _accepted_event(txn, res, code)
+    return res
+
+
+def _no_fit(size: Size, chilled: bool, accessible: bool) -> str:
+    wants = [f"size {size}"] + ["chilled"] * chilled + ["accessible"] * accessible
+    return "no compartment fits: none free with " + ", ".join(wants)
+
+
+def _update_accepted(
+    txn: Txn, sealer: CodeSealer, res: Reservation, req: Upsert
+) -> Reservation | None:
+    current = txn.compartment(res.compartment) if res.compartment else None
+    if txn.opening(res.compartment or "") is not None:
+        reject(txn, res.id, req.version, "a door cycle is in progress for this reservation")
+        return None
+    if current is not None and current.in_service and _fits(current, req):
+        comp: Compartment | None = current
+    else:
+        comp = choose(free_compartments(txn), req.size, req.chilled, req.accessible)
+    if comp is None:
+        reject(txn, res.id, req.version, _no_fit(req.size, req.chilled, req.accessible))
+        return None
+    code: str | None = None
+    sealed = res.deposit_code
+    if req.kind is Kind.DROPOFF and sealed is None:
+        code, sealed = _deposit_code(txn, sealer)
+    elif req.kind is Kind.DROPOFF and sealed is not None:
+        code = sealer.unseal(sealed.sealed)
+    elif req.kind is Kind.DELIVERY:
+        sealed = None
+    updated = res.with_(
+        version=req.version,
+        kind=req.kind,
+        size=req.size,
+        chilled=req.chilled,
+        accessible=req.accessible,
+        recipient=req.recipient,
+        reference=req.reference,
+        expires_at=req.expires_at,
+        compartment=comp.id,
+        deposit_code=sealed,
+        updated_at=txn.now,
+    )
+    txn.put(updated)
+    _accepted_event(txn, updated, code)
+    return updated
+
+
+def _fits(comp: Compartment, req: Upsert) -> bool:
+    spec = comp.spec
+    return (
+        spec.size.rank >= req.size.rank
+        and (spec.chilled or not req.chilled)
+        and (spec.accessible or not req.accessible)
+    )
+
+
+def _update_deposited(txn: Txn, res: Reservation, req: Upsert) -> Reservation | None:
+    for name in _FROZEN_AFTER_DEPOSIT:
+        if getattr(req, name) != getattr(res, name):
+            reject(txn, res.id, req.version, f"{name} cannot change once deposited")
+            return None
+    updated = res.with_(
+        version=req.version,
+        expires_at=req.expires_at,
+        recipient=req.recipient,
+        updated_at=txn.now,
+    )
+    txn.put(updated)
+    return updated
+
+
+def cancel(txn: Txn, reservation_id: str, version: int | None) -> Reservation:
+    """Cancel a reservation. ``version`` None is a staff cancel that applies at once."""
+    res = txn.reservation(reservation_id)
+    if res is None:
+        if version is None:
+            raise NotFound(f"no reservation {reservation_id!r}")
+        return _tombstone(txn, reservation_id, version)
+    if version is not None and version <= res.version:
+        return res  # duplicate or stale
+    new_version = res.version if version is None else version
+    opening = txn.opening(res.compartment or "") if res.compartment else None
+    busy = opening is not None and opening.reservation_id == res.id
+    if res.state is State.ACCEPTED and not busy:
+        updated = res.with_(
+            state=State.CANCELLED, version=new_version, closed_at=txn.now, updated_at=txn.now
+        )
+        txn.put(updated)
+        txn.emit(
+            "reservation.cancelled",
+            reservation_id=res.id,
+            compartment=res.compartment,
+            version=new_version,
+        )
+        return updated
+    if res.state in (State.ACCEPTED, State.DEPOSITED):
+        # NOTE: an item is (or may be, with a deposit door open) inside: it stays
+        # until returned (decision 13).
+        updated = res.with_(
+            state=State.EXPIRED,
+            version=new_version,
+            deposited_at=res.deposited_at or txn.now,
+            updated_at=txn.now,
+        )
+        txn.put(updated)
+        txn.emit(
+            "reservation.expired",
+            reservation_id=res.id,
+            compartment=res.compartment,
+            version=new_version,
+        )
+        return updated
+    if version is None:
+        raise Conflict(f"reservation {reservation_id} is already {res.state}")
+    updated = res.with_(version=new_version, updated_at=txn.now)
+    txn.put(updated)
+    return updated
+
+
+def _tombstone(txn: Txn, reservation_id: str, version: int) -> Reservation:
+    """A cancel that overtook its upsert: remember the version so the upsert is stale."""
+    res = Reservation(
+        id=reservation_id,
+        version=version,
+        kind=Kind.DELIVERY,
+        size=Size.S,
+        expires_at=txn.now,
+        state=State.CANCELLED,
+        compartment=None,
+        created_at=txn.now,
+        updated_at=txn.now,
+        closed_at=txn.now,
+    )
+    txn.put(res)
+    txn.emit("reservation.cancelled", reservation_id=reservation_id, version=version)
+    return res
+
+
+def expire_due(txn: Txn, now: datetime) -> None:
+    """Expire what is past ``expires_at``, leaving alone what has a door cycle running."""
+    busy = {o.reservation_id for o in txn.openings()}
+    for res in txn.live_reservations():
+        if res.expires_at > now or res.id in busy or res.state is State.EXPIRED:
+            continue
+        closed = None if res.deposited_at else txn.now  # nothing inside: freed
+        txn.put(res.with_(state=State.EXPIRED, updated_at=txn.now, closed_at=closed))
+        txn.emit("reservation.expired", reservation_id=res.id, compartment=res.compartment)

@@ -1,0 +1,177 @@
+"""Value objects of the domain: compartments, reservations, door openings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+
+class Size(StrEnum):
+    S = "S"
+    M = "M"
+    L = "L"
+
+    @property
+    def rank(self) -> int:
+        return "SML".index(self.value)
+
+
+class Kind(StrEnum):
+    DELIVERY = "delivery"  # a courier deposits, a resident collects
+    DROPOFF = "dropoff"  # a resident deposits, a provider collects
+
+
+class State(StrEnum):
+    ACCEPTED = "accepted"
+    DEPOSITED = "deposited"
+    COLLECTED = "collected"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    RETURNED = "returned"
+
+
+class Purpose(StrEnum):
+    """Why the controller pulsed a relay."""
+
+    DEPOSIT = "deposit"
+    PICKUP = "pickup"
+    RETURN = "return"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class CompartmentSpec:
+    """What the configuration says of one door; never changes at run time."""
+
+    id: str
+    size: Size
+    chilled: bool = False
+    accessible: bool = False
+    column: int = 0
+    row: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Compartment:
+    spec: CompartmentSpec
+    in_service: bool = True
+    service_reason: str | None = None
+    door_open: bool = False
+    door_open_since: datetime | None = None
+    left_open_reported: bool = False
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    def with_(self, **changes: object) -> Compartment:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class SealedCode:
+    """A one-time code as it is kept: a keyed digest to find it, a ciphertext to show it.
+
+    Neither reveals the code without the locker's secret key.
+    """
+
+    digest: str
+    sealed: str
+    used: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    id: str
+    version: int
+    kind: Kind
+    size: Size
+    expires_at: datetime
+    state: State
+    compartment: str | None
+    created_at: datetime
+    updated_at: datetime
+    chilled: bool = False
+    accessible: bool = False
+    recipient: str | None = None
+    reference: str | None = None
+    deposit_code: SealedCode | None = None
+    pickup_code: SealedCode | None = None
+    deposited_at: datetime | None = None
+    closed_at: datetime | None = None  # collected, cancelled, returned or freed
+
+    @property
+    def holds_compartment(self) -> bool:
+        """True while the compartment is taken: booked, or an item is inside."""
+        if self.state in (State.ACCEPTED, State.DEPOSITED):
+            return True
+        return self.state is State.EXPIRED and self.deposited_at is not None
+
+    @property
+    def is_final(self) -> bool:
+        return not self.holds_compartment
+
+    def live_codes(self) -> list[SealedCode]:
+        """Codes that can still open a door right now (state permitting)."""
+        if self.state is State.ACCEPTED and self.kind is Kind.DROPOFF:
+            code = self.deposit_code
+        elif self.state is State.DEPOSITED:
+            code = self.pickup_code
+        else:
+            code = None
+        return [code] if code is not None and not code.used else []
+
+    def with_(self, **changes: object) -> Reservation:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """A relay pulse the controller sent and whose door cycle is not over yet."""
+
+    compartment: str
+    purpose: Purpose
+    reservation_id: str | None
+    pulsed_at: datetime
+    attempts: int = 1
+    door_seen_open: bool = False
+
+    def with_(self, **changes: object) -> Opening:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One entry of the event log / outbox, in the contract's vocabulary.
+
+    ``secrets`` holds code fields (``pickup_code``, ``deposit_code``,
+    ``qr_payload``): the store keeps them sealed and they are masked once the
+    conciergerie server has acknowledged the event.
+    """
+
+    seq: int
+    event_id: str
+    type: str
+    at: datetime
+    reservation_id: str | None = None
+    compartment: str | None = None
+    data: dict[str, object] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+
+    def to_contract(self, locker_id: str, *, reveal: bool = False) -> dict[str, object]:
+        body: dict[str, object] = {
+            "event_id": self.event_id,
+            "seq": self.seq,
+            "type": self.type,
+            "at": self.at.isoformat(),
+            "locker_id": locker_id,
+        }
+        if self.reservation_id is not None:
+            body["reservation_id"] = self.reservation_id
+        if self.compartment is not None:
+            body["compartment"] = self.compartment
+        body.update(self.data)
+        for key, value in self.secrets.items():
+            body[key] = value if reveal else "********"
+        return body

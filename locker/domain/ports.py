@@ -1,0 +1,99 @@
+"""What the domain needs from the outside world, as structural protocols."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from locker.domain.lockout import TerminalState
+from locker.domain.model import Compartment, Event, Opening, Reservation
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Current time, timezone-aware."""
+        ...
+
+    def trusted(self) -> bool:
+        """True when the wall clock is synchronised (safe to expire reservations)."""
+        ...
+
+
+class DoorActuator(Protocol):
+    def unlock(self, compartment_id: str) -> None:
+        """Queue one relay pulse; returns at once."""
+        ...
+
+    def is_open(self, compartment_id: str) -> bool:
+        """The door switch as it reads now."""
+        ...
+
+
+class CodeSealer(Protocol):
+    """Keyed operations on one-time codes; the key never lives in the database."""
+
+    def digest(self, code: str) -> str: ...
+
+    def seal(self, plaintext: str) -> str: ...
+
+    def unseal(self, sealed: str) -> str: ...
+
+
+@dataclass
+class Changes:
+    """Everything one state change writes, committed in one transaction."""
+
+    reservations: dict[str, Reservation] = field(default_factory=dict)
+    compartments: dict[str, Compartment] = field(default_factory=dict)
+    openings: dict[str, Opening | None] = field(default_factory=dict)  # None: closed
+    terminals: dict[str, TerminalState | None] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    meta: dict[str, str] = field(default_factory=dict)
+    commands: list[str] = field(default_factory=list)  # request ids now executed
+
+    def empty(self) -> bool:
+        return not (
+            self.reservations
+            or self.compartments
+            or self.openings
+            or self.terminals
+            or self.events
+            or self.meta
+            or self.commands
+        )
+
+
+@dataclass
+class Snapshot:
+    """What the store hands the service at start."""
+
+    compartments: dict[str, Compartment]
+    reservations: dict[str, Reservation]  # the ones that still hold a compartment
+    openings: dict[str, Opening]
+    terminals: dict[str, TerminalState]
+    last_seq: int
+    meta: dict[str, str]
+
+
+class Store(Protocol):
+    def load(self, specs: Iterable[Compartment]) -> Snapshot: ...
+
+    def commit(self, changes: Changes) -> None:
+        """Write all of ``changes`` durably and atomically, or raise and write nothing."""
+        ...
+
+    def find_reservation(self, reservation_id: str) -> Reservation | None:
+        """Any reservation ever kept, final ones included."""
+        ...
+
+    def find_by_digest(self, digest: str) -> Reservation | None:
+        """The reservation whose pickup or deposit code has this digest, live or not."""
+        ...
+
+    def command_seen(self, request_id: str) -> bool: ...
+
+    def events(self, after_seq: int, limit: int) -> list[Event]:
+        """Logged events in ``seq`` order; code fields stay sealed or masked."""
+        ...

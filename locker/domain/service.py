@@ -1,0 +1,297 @@
+"""The one entry point for every state change: HTTP, MQTT, door switches, the ticker.
+
+Each public method takes the service lock, works on a :class:`Txn`, commits its
+changes and events to the store in one transaction, applies them to the
+in-memory mirror, and only then sends the relay pulses it asked for. Two
+kiosks, a courier and a door callback acting at once are thereby serialised.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from locker.domain import credentials, doors, lifecycle
+from locker.domain.codes import parse_credential, qr_payload
+from locker.domain.errors import Conflict, NotFound
+from locker.domain.model import (
+    Compartment,
+    CompartmentSpec,
+    Event,
+    Kind,
+    Opening,
+    Purpose,
+    Reservation,
+    Size,
+    State,
+)
+from locker.domain.ports import Changes, Clock, CodeSealer, DoorActuator, Store
+from locker.domain.rules import Rules, Upsert
+from locker.domain.state import LockerState, Txn
+
+T = TypeVar("T")
+Listener = Callable[[Changes], None]
+CLOCK_HIGH_WATER = "clock_high_water"
+_CLOCK_SLACK = timedelta(seconds=60)
+
+
+class LockerService:
+    def __init__(
+        self,
+        rules: Rules,
+        specs: Iterable[CompartmentSpec],
+        store: Store,
+        sealer: CodeSealer,
+        clock: Clock,
+        actuator: DoorActuator,
+    ) -> None:
+        self.rules = rules
+        self._store = store
+        self._sealer = sealer
+        self._clock = clock
+        self._actuator = actuator
+        self._lock = threading.RLock()
+        self._listeners: list[Listener] = []
+        self._state = LockerState(store.load(Compartment(spec) for spec in specs))
+
+    # -- plumbing -----------------------------------------------------------
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener(changes)`` after every commit (from the committing thread)."""
+        self._listeners.append(listener)
+
+    def _run(self, work: Callable[[Txn], T]) -> T:
+        with self._lock:
+            txn = Txn(self._state, self._store, self._clock.now())
+            result = work(txn)
+            self._note_clock(txn)
+            if not txn.changes.empty():
+                self._store.commit(txn.changes)
+                self._state.apply(txn.changes)
+            for cid in txn.unlocks:
+                self._actuator.unlock(cid)
+        if not txn.changes.empty():
+            for listener in self._listeners:
+                listener(txn.changes)
+        if txn.error is not None:
+            raise txn.error
+        return result
+
+    def _note_clock(self, txn: Txn) -> None:
+        """Keep a high-water mark of the clock, to notice when it jumps backwards."""
+        mark = self._state.meta.get(CLOCK_HIGH_WATER)
+        if mark is None or (
+            txn.now > datetime.fromisoformat(mark) + _CLOCK_SLACK
+            or (txn.now > datetime.fromisoformat(mark) and not txn.changes.empty())
+        ):
+            txn.changes.meta[CLOCK_HIGH_WATER] = txn.now.isoformat()
+
+    def clock_trusted(self) -> bool:
+        """Synchronised, and not behind a time this locker has already seen."""
+        if not self._clock.trusted():
+            return False
+        mark = self._state.meta.get(CLOCK_HIGH_WATER)
+        return mark is None or self._clock.now() >= datetime.fromisoformat(mark) - _CLOCK_SLACK
+
+    # -- reservations -------------------------------------------------------
+    def upsert(self, req: Upsert) -> Reservation | None:
+        return self._run(lambda txn: lifecycle.upsert(txn, self._sealer, req))
+
+    def cancel(self, reservation_id: str, version: int | None = None) -> Reservation:
+        return self._run(lambda txn: lifecycle.cancel(txn, reservation_id, version))
+
+    # -- doors opened by a credential -----------------------------------------
+    def deposit_by_courier(
+        self, reservation_id: str | None = None, reference: str | None = None
+    ) -> str:
+        def work(txn: Txn) -> str:
+            res = self._find(txn, reservation_id, reference)
+            if res.kind is not Kind.DELIVERY:
+                raise Conflict("a dropoff is deposited with its deposit code")
+            if res.state is not State.ACCEPTED:
+                raise Conflict(f"reservation {res.id} is {res.state}, not awaiting deposit")
+            credentials.check_usable(txn, res, self.clock_trusted())
+            assert res.compartment is not None
+            doors.start_opening(txn, res.compartment, Purpose.DEPOSIT, res.id, by="courier")
+            return res.compartment
+
+        return self._run(work)
+
+    def deposit_with_code(self, terminal: str, code: str | None, qr: str | None = None) -> str:
+        return self._open_with_code(terminal, code, qr, want_pickup=False)
+
+    def pickup(self, terminal: str, code: str | None, qr: str | None = None) -> str:
+        return self._open_with_code(terminal, code, qr, want_pickup=True)
+
+    def _open_with_code(
+        self, terminal: str, code: str | None, qr: str | None, want_pickup: bool
+    ) -> str:
+        locker_id, digits = parse_credential(code, qr)
+
+        def work(txn: Txn) -> str:
+            credentials.ensure_not_locked(txn, terminal)
+            found = credentials.find_code(
+                txn, self.rules, self._sealer, self._store, locker_id, digits, want_pickup
+            )
+            if not isinstance(found, tuple):
+                if found.reason == "unknown":
+                    credentials.count_wrong(txn, self.rules, terminal, found)
+                    return ""
+                raise found
+            res, _ = found
+            credentials.check_usable(txn, res, self.clock_trusted())
+            res = credentials.consume(txn, res, want_pickup)
+            purpose = Purpose.PICKUP if want_pickup else Purpose.DEPOSIT
+            assert res.compartment is not None
+            doors.start_opening(txn, res.compartment, purpose, res.id, by="code")
+            return res.compartment
+
+        return self._run(work)
+
+    def return_item(self, reservation_id: str) -> str:
+        def work(txn: Txn) -> str:
+            res = self._find(txn, reservation_id, None)
+            if not (res.state is State.EXPIRED and res.holds_compartment):
+                raise Conflict(f"reservation {res.id} is {res.state}: nothing to take back")
+            assert res.compartment is not None
+            if txn.opening(res.compartment) is not None:
+                raise Conflict(f"door {res.compartment} is already opening")
+            doors.start_opening(txn, res.compartment, Purpose.RETURN, res.id, by="staff")
+            return res.compartment
+
+        return self._run(work)
+
+    def _find(self, txn: Txn, rid: str | None, reference: str | None) -> Reservation:
+        if (rid is None) == (reference is None):
+            raise Conflict("give exactly one of reservation_id or reference")
+        res = txn.reservation(rid) if rid is not None else txn.by_reference(reference or "")
+        if res is None:
+            raise NotFound(f"no reservation {rid or reference!r}")
+        return res
+
+    # -- staff --------------------------------------------------------------
+    def admin_open(self, cid: str, reason: str | None = None, source: str = "api") -> None:
+        def work(txn: Txn) -> None:
+            holder = txn.holder(cid)
+            doors.start_opening(
+                txn,
+                cid,
+                Purpose.ADMIN,
+                None if holder is None else holder.id,
+                by=source,
+                note=reason,
+            )
+
+        self._run(work)
+
+    def set_service(
+        self, cid: str, in_service: bool, reason: str | None = None, source: str = "api"
+    ) -> Compartment:
+        def work(txn: Txn) -> Compartment:
+            comp = txn.compartment(cid).with_(
+                in_service=in_service, service_reason=None if in_service else reason
+            )
+            txn.put_compartment(comp)
+            txn.emit(
+                "command.done",
+                compartment=cid,
+                command="set_service",
+                in_service=in_service,
+                source=source,
+            )
+            return comp
+
+        return self._run(work)
+
+    def lift_lockout(self, terminal: str) -> None:
+        def work(txn: Txn) -> None:
+            if terminal not in self._state.terminals:
+                raise NotFound(f"no lockout recorded for terminal {terminal!r}")
+            txn.put_terminal(terminal, None)
+            txn.emit("command.done", command="lift_lockout", terminal=terminal, source="api")
+
+        self._run(work)
+
+    # -- doors and time -----------------------------------------------------
+    def door_changed(self, cid: str, is_open: bool) -> None:
+        self._run(lambda txn: doors.door_changed(txn, self.rules, self._sealer, cid, is_open))
+
+    def reconcile_doors(self) -> None:
+        """At start: read every switch; a door found open raises ``door.left_open``."""
+
+        def work(txn: Txn) -> None:
+            for comp in txn.compartments():
+                is_open = self._actuator.is_open(comp.id)
+                if is_open and not comp.door_open and txn.opening(comp.id) is None:
+                    txn.put_compartment(
+                        comp.with_(door_open=True, door_open_since=txn.now, left_open_reported=True)
+                    )
+                    txn.emit("door.left_open", compartment=comp.id, at_start=True)
+                else:
+                    doors.door_changed(txn, self.rules, self._sealer, comp.id, is_open)
+
+        self._run(work)
+
+    def tick(self) -> None:
+        """Time-driven work: re-pulses, jams, doors left open, expiry."""
+
+        def work(txn: Txn) -> None:
+            doors.supervise(txn, self.rules)
+            if self.clock_trusted():
+                lifecycle.expire_due(txn, txn.now)
+            for key, terminal in self._state.terminals.items():
+                if terminal.is_idle(self.rules.lockout, txn.now.timestamp()):
+                    txn.put_terminal(key, None)
+
+        self._run(work)
+
+    # -- views --------------------------------------------------------------
+    def reservation(self, rid: str) -> Reservation | None:
+        with self._lock:
+            return self._state.reservations.get(rid) or self._store.find_reservation(rid)
+
+    def reservations(self) -> list[Reservation]:
+        with self._lock:
+            return sorted(self._state.reservations.values(), key=lambda r: r.created_at)
+
+    def compartments(self) -> list[tuple[Compartment, Reservation | None, Opening | None]]:
+        with self._lock:
+            state = self._state
+            return [
+                (
+                    comp,
+                    state.reservations.get(state.holders.get(cid, "")),
+                    state.openings.get(cid),
+                )
+                for cid, comp in state.compartments.items()
+            ]
+
+    def codes_of(self, res: Reservation) -> dict[str, str]:
+        """The live codes of ``res`` in clear, for staff to re-display."""
+        shown: dict[str, str] = {}
+        for name, sealed in (("deposit_code", res.deposit_code), ("pickup_code", res.pickup_code)):
+            if sealed is not None and sealed in res.live_codes():
+                code = self._sealer.unseal(sealed.sealed)
+                shown[name] = code
+                shown["qr_payload"] = qr_payload(self.rules.locker_id, code)
+        return shown
+
+    def free_counts(self) -> dict[str, int]:
+        counts = {size.value: 0 for size in Size}
+        with self._lock:
+            for cid, comp in self._state.compartments.items():
+                if comp.in_service and cid not in self._state.holders:
+                    counts[comp.spec.size.value] += 1
+        return counts
+
+    def lockouts(self) -> dict[str, int | None]:
+        now = self._clock.now().timestamp()
+        with self._lock:
+            return {key: t.retry_after(now) for key, t in self._state.terminals.items()}
+
+    def last_seq(self) -> int:
+        return self._state.last_seq
+
+    def events(self, after_seq: int, limit: int) -> list[Event]:
+        return self._store.events(after_seq, limit)

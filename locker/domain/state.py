@@ -1,0 +1,203 @@
+"""The service's in-memory mirror of the database, and the transaction overlay on it.
+
+A :class:`Txn` collects every change of one operation on top of the mirror.
+The service commits ``txn.changes`` to the store in one database transaction
+and only then applies them to the mirror, so a failed commit leaves both as
+they were.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from locker.domain.errors import DomainError, NotFound
+from locker.domain.lockout import TerminalState
+from locker.domain.model import Compartment, Event, Opening, Reservation
+from locker.domain.ports import Changes, Snapshot, Store
+
+
+class LockerState:
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.compartments = dict(snapshot.compartments)
+        self.reservations: dict[str, Reservation] = {}
+        self.openings = dict(snapshot.openings)
+        self.terminals = dict(snapshot.terminals)
+        self.last_seq = snapshot.last_seq
+        self.meta = dict(snapshot.meta)
+        self.holders: dict[str, str] = {}  # compartment id -> reservation id
+        self.codes: dict[str, str] = {}  # live code digest -> reservation id
+        self.references: dict[str, str] = {}  # parcel reference -> reservation id
+        for res in snapshot.reservations.values():
+            self._put(res)
+
+    def _drop(self, old: Reservation) -> None:
+        if old.compartment and self.holders.get(old.compartment) == old.id:
+            del self.holders[old.compartment]
+        for code in (old.deposit_code, old.pickup_code):
+            if code is not None and self.codes.get(code.digest) == old.id:
+                del self.codes[code.digest]
+        if old.reference and self.references.get(old.reference) == old.id:
+            del self.references[old.reference]
+        self.reservations.pop(old.id, None)
+
+    def _put(self, res: Reservation) -> None:
+        old = self.reservations.get(res.id)
+        if old is not None:
+            self._drop(old)
+        if not res.holds_compartment:
+            return
+        self.reservations[res.id] = res
+        if res.compartment:
+            self.holders[res.compartment] = res.id
+        for code in res.live_codes():
+            self.codes[code.digest] = res.id
+        if res.reference:
+            self.references[res.reference] = res.id
+
+    def apply(self, changes: Changes) -> None:
+        for res in changes.reservations.values():
+            self._put(res)
+        self.compartments.update(changes.compartments)
+        for cid, opening in changes.openings.items():
+            if opening is None:
+                self.openings.pop(cid, None)
+            else:
+                self.openings[cid] = opening
+        for key, terminal in changes.terminals.items():
+            if terminal is None:
+                self.terminals.pop(key, None)
+            else:
+                self.terminals[key] = terminal
+        if changes.events:
+            self.last_seq = changes.events[-1].seq
+        self.meta.update(changes.meta)
+
+
+class Txn:
+    """One operation's view: the mirror plus what the operation has changed so far."""
+
+    def __init__(self, state: LockerState, store: Store, now: datetime) -> None:
+        self.state = state
+        self.store = store
+        self.now = now
+        self.changes = Changes()
+        self.unlocks: list[str] = []  # relay pulses to send once committed
+        self.error: DomainError | None = None  # raised to the caller after the commit
+
+    # -- reservations -------------------------------------------------------
+    def reservation(self, rid: str) -> Reservation | None:
+        if rid in self.changes.reservations:
+            return self.changes.reservations[rid]
+        if rid in self.state.reservations:
+            return self.state.reservations[rid]
+        return self.store.find_reservation(rid)
+
+    def put(self, res: Reservation) -> None:
+        self.changes.reservations[res.id] = res
+
+    def live_reservations(self) -> list[Reservation]:
+        merged = dict(self.state.reservations)
+        merged.update(self.changes.reservations)
+        return [r for r in merged.values() if r.holds_compartment]
+
+    def by_digest(self, digest: str) -> Reservation | None:
+        for res in self.changes.reservations.values():
+            if any(c.digest == digest for c in res.live_codes()):
+                return res
+        rid = self.state.codes.get(digest)
+        if rid is None:
+            return None
+        res = self.reservation(rid)
+        if res is None or not any(c.digest == digest for c in res.live_codes()):
+            return None
+        return res
+
+    def live_digests(self) -> set[str]:
+        taken = set(self.state.codes)
+        for res in self.changes.reservations.values():
+            taken.update(c.digest for c in res.live_codes())
+        return taken
+
+    def by_reference(self, reference: str) -> Reservation | None:
+        for res in self.changes.reservations.values():
+            if res.reference == reference and res.holds_compartment:
+                return res
+        rid = self.state.references.get(reference)
+        return None if rid is None else self.reservation(rid)
+
+    # -- compartments -------------------------------------------------------
+    def compartment(self, cid: str) -> Compartment:
+        comp = self.changes.compartments.get(cid) or self.state.compartments.get(cid)
+        if comp is None:
+            raise NotFound(f"no compartment {cid!r}")
+        return comp
+
+    def put_compartment(self, comp: Compartment) -> None:
+        self.changes.compartments[comp.id] = comp
+
+    def compartments(self) -> list[Compartment]:
+        return [self.compartment(cid) for cid in self.state.compartments]
+
+    def holder(self, cid: str) -> Reservation | None:
+        for res in self.changes.reservations.values():
+            if res.compartment == cid and res.holds_compartment:
+                return res
+        rid = self.state.holders.get(cid)
+        if rid is None or rid in self.changes.reservations:
+            return None
+        return self.state.reservations.get(rid)
+
+    # -- openings -----------------------------------------------------------
+    def opening(self, cid: str) -> Opening | None:
+        if cid in self.changes.openings:
+            return self.changes.openings[cid]
+        return self.state.openings.get(cid)
+
+    def openings(self) -> list[Opening]:
+        merged: dict[str, Opening | None] = dict(self.state.openings)
+        merged.update(self.changes.openings)
+        return [o for o in merged.values() if o is not None]
+
+    def put_opening(self, opening: Opening) -> None:
+        self.changes.openings[opening.compartment] = opening
+
+    def end_opening(self, cid: str) -> None:
+        self.changes.openings[cid] = None
+
+    # -- terminals ----------------------------------------------------------
+    def terminal(self, key: str) -> TerminalState:
+        if key in self.changes.terminals:
+            return self.changes.terminals[key] or TerminalState()
+        return self.state.terminals.get(key, TerminalState())
+
+    def put_terminal(self, key: str, terminal: TerminalState | None) -> None:
+        self.changes.terminals[key] = terminal
+
+    # -- events -------------------------------------------------------------
+    def emit(
+        self,
+        type_: str,
+        *,
+        reservation_id: str | None = None,
+        compartment: str | None = None,
+        secrets: dict[str, str] | None = None,
+        **data: object,
+    ) -> Event:
+        seq = self.state.last_seq + len(self.changes.events) + 1
+        event = Event(
+            seq=seq,
+            event_id=str(uuid.uuid4()),
+            type=type_,
+            at=self.now,
+            reservation_id=reservation_id,
+            compartment=compartment,
+            data=data,
+            secrets=secrets or {},
+        )
+        self.changes.events.append(event)
+        return event
+
+    def fail(self, error: DomainError) -> None:
+        """Commit what was recorded (a lockout, say), then raise ``error``."""
+        self.error = error

@@ -1,0 +1,1 @@
+"""SQLite persistence through sqlmodel: tables, migrations and the repository."""

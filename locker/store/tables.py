@@ -1,0 +1,87 @@
+"""The database tables. Times are ISO 8601 strings with their UTC offset."""
+
+from __future__ import annotations
+
+from sqlmodel import Field, SQLModel
+
+
+class Meta(SQLModel, table=True):
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class CompartmentRow(SQLModel, table=True):
+    __tablename__ = "compartment"
+    id: str = Field(primary_key=True)
+    in_service: bool = True
+    service_reason: str | None = None
+    door_open: bool = False
+    door_open_since: str | None = None
+    left_open_reported: bool = False
+
+
+class ReservationRow(SQLModel, table=True):
+    __tablename__ = "reservation"
+    id: str = Field(primary_key=True)
+    version: int
+    kind: str
+    size: str
+    chilled: bool = False
+    accessible: bool = False
+    recipient: str | None = None
+    reference: str | None = Field(default=None, index=True)
+    expires_at: str
+    state: str = Field(index=True)
+    compartment: str | None = None
+    created_at: str
+    updated_at: str
+    deposit_digest: str | None = Field(default=None, index=True)
+    deposit_sealed: str | None = None
+    deposit_used: bool = False
+    pickup_digest: str | None = Field(default=None, index=True)
+    pickup_sealed: str | None = None
+    pickup_used: bool = False
+    deposited_at: str | None = None
+    closed_at: str | None = None
+
+
+class OpeningRow(SQLModel, table=True):
+    __tablename__ = "opening"
+    compartment: str = Field(primary_key=True)
+    purpose: str
+    reservation_id: str | None = None
+    pulsed_at: str
+    attempts: int = 1
+    door_seen_open: bool = False
+
+
+class EventRow(SQLModel, table=True):
+    """The event log and MQTT outbox: ``sent_at`` is set once the broker acknowledged."""
+
+    __tablename__ = "event"
+    seq: int = Field(primary_key=True)
+    event_id: str = Field(unique=True)
+    type: str
+    at: str
+    reservation_id: str | None = Field(default=None, index=True)
+    compartment: str | None = None
+    data: str = "{}"  # JSON object of the public fields
+    secret_fields: str = ""  # comma-separated names of the code fields
+    sealed_secrets: str | None = None  # those fields, sealed with the locker key; None once sent
+    sent_at: str | None = None
+
+
+class TerminalRow(SQLModel, table=True):
+    """Lockout state of one terminal, so that lockouts survive a restart."""
+
+    __tablename__ = "terminal"
+    key: str = Field(primary_key=True)
+    state: str  # JSON
+
+
+class CommandRow(SQLModel, table=True):
+    """Server commands already executed, so a repeated ``request_id`` is not run twice."""
+
+    __tablename__ = "command"
+    request_id: str = Field(primary_key=True)
+    at: str
