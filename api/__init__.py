@@ -1,0 +1,1 @@
+"""The REST API (FastAPI) for the kiosk, couriers' apps and staff."""

@@ -1,0 +1,65 @@
+"""``create_app(runtime)``: the FastAPI application around one built runtime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from api import errors
+from api.auth import TokenTable
+from api.limits import BodyLimit
+from api.routes import access, compartments, log, reservations, sim
+from locker import __version__
+from locker.runtime import Runtime
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(runtime: Runtime, manage_runtime: bool = True) -> FastAPI:
+    """Build the app. With ``manage_runtime`` the app starts and stops the runtime."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if manage_runtime and not runtime.started:
+            runtime.start()
+        try:
+            yield
+        finally:
+            if manage_runtime:
+                runtime.stop()
+
+    app = FastAPI(
+        title="Locker controller",
+        version=__version__,
+        description="REST API of a conciergerie parcel locker: reservations, deposits, "
+        "pickups, compartments and the event log. Send `Authorization: Bearer <token>`.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.tokens = TokenTable(runtime.settings.api.tokens)
+    errors.install(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (reservations, access, compartments, log):
+        api.include_router(module.router)
+    if runtime.simulate:
+        api.include_router(sim.router)
+    app.include_router(api)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness, no token needed")
+    def healthz() -> dict[str, object]:
+        service = runtime.service
+        return {
+            "ok": runtime.started,
+            "locker_id": runtime.settings.locker_id,
+            "software": __version__,
+            "simulate": runtime.simulate,
+            "clock_trusted": service.clock_trusted(),
+            "free": service.free_counts(),
+            "last_seq": service.last_seq(),
+        }
+
+    app.add_middleware(BodyLimit, max_bytes=runtime.settings.api.max_body_bytes)
+    return app

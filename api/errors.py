@@ -1,0 +1,59 @@
+"""Domain refusals as HTTP answers, with words a resident at the kiosk understands."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from locker.domain.errors import (
+    Conflict,
+    DomainError,
+    Invalid,
+    LockedOut,
+    NotFound,
+    Unavailable,
+    WrongCode,
+)
+
+_FR = {
+    "unknown": "Ce code n'est pas reconnu. Vérifiez-le et réessayez.",
+    "used": "Ce code a déjà servi.",
+    "expired": "Ce code a expiré. Contactez la conciergerie.",
+    "cancelled": "Cette réservation a été annulée.",
+    "locked_out": "Trop de codes erronés. Réessayez dans {s} secondes.",
+    "unavailable": "Ce casier est momentanément indisponible. Contactez la conciergerie.",
+}
+
+
+def answer(exc: DomainError) -> JSONResponse:
+    body: dict[str, object] = {"detail": exc.message, "error": exc.code}
+    headers: dict[str, str] = {}
+    if isinstance(exc, WrongCode):
+        status = 404 if exc.reason == "unknown" else 410
+        body["reason"] = exc.reason
+        body["message_fr"] = _FR[exc.reason]
+    elif isinstance(exc, LockedOut):
+        status = 429
+        headers["Retry-After"] = str(exc.retry_after_s)
+        body["retry_after_s"] = exc.retry_after_s
+        body["message_fr"] = _FR["locked_out"].format(s=exc.retry_after_s)
+    elif isinstance(exc, NotFound):
+        status = 404
+    elif isinstance(exc, Invalid):
+        status = 422
+    elif isinstance(exc, Unavailable):
+        status = 409
+        body["message_fr"] = _FR["unavailable"]
+    elif isinstance(exc, Conflict):
+        status = 409
+    else:  # pragma: no cover - every domain error has a class above
+        status = 400
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    async def handler(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DomainError)
+        return answer(exc)
+
+    app.add_exception_handler(DomainError, handler)

@@ -1,0 +1,43 @@
+"""Deposits and pickups: a credential opens a door."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+
+from api.auth import AnyRole
+from api.deps import ServiceDep
+from api.schemas import DepositIn, Opened, PickupIn
+from locker.domain.errors import Invalid
+
+router = APIRouter(tags=["doors"])
+
+
+@router.post("/deposits", response_model=Opened, summary="Open a compartment to deposit")
+def deposit(body: DepositIn, who: AnyRole, service: ServiceDep) -> Opened:
+    """A courier deposits a delivery by ``reservation_id`` or ``reference``; the kiosk
+    deposits a dropoff with its ``deposit_code`` (or the QR payload of it)."""
+    by_code = body.deposit_code is not None or body.qr_payload is not None
+    by_reservation = body.reservation_id is not None or body.reference is not None
+    if by_code == by_reservation:
+        raise Invalid("give reservation_id or reference (courier), or deposit_code (kiosk)")
+    if by_reservation:
+        if who.role not in ("courier", "admin"):
+            raise HTTPException(403, "the kiosk deposits with a deposit code only")
+        cid = service.deposit_by_courier(body.reservation_id, body.reference)
+    else:
+        if who.role not in ("kiosk", "admin"):
+            raise HTTPException(403, "deposit codes are typed at the kiosk")
+        cid = service.deposit_with_code(who.terminal, body.deposit_code, body.qr_payload)
+    return Opened(compartment=cid)
+
+
+@router.post(
+    "/pickups",
+    response_model=Opened,
+    summary="Open a compartment with a pickup code",
+    responses={404: {"description": "unknown code"}, 429: {"description": "locked out"}},
+)
+def pickup(body: PickupIn, who: AnyRole, service: ServiceDep) -> Opened:
+    if who.role not in ("kiosk", "admin"):
+        raise HTTPException(403, "pickup codes are typed at the kiosk")
+    return Opened(compartment=service.pickup(who.terminal, body.code, body.qr_payload))

@@ -1,0 +1,88 @@
+"""Reservations: booked by staff (or the conciergerie over MQTT), listed, cancelled, returned."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Response
+
+from api import qr
+from api.auth import Admin, Principal, Staff
+from api.deps import ServiceDep
+from api.schemas import Opened, ReservationIn, ReservationOut
+from locker.domain.errors import NotFound
+from locker.domain.model import Kind, Reservation, State
+from locker.domain.service import LockerService
+
+router = APIRouter(prefix="/reservations", tags=["reservations"])
+
+
+def _get(service: LockerService, rid: str) -> Reservation:
+    res = service.reservation(rid)
+    if res is None:
+        raise NotFound(f"no reservation {rid!r}")
+    return res
+
+
+def _out(service: LockerService, res: Reservation, who: Principal) -> ReservationOut:
+    return ReservationOut.of(res, service.codes_of(res) if who.role == "admin" else None)
+
+
+@router.post("", response_model=ReservationOut, summary="Create or update a reservation")
+def upsert(body: ReservationIn, who: Admin, service: ServiceDep) -> ReservationOut:
+    """The contract's upsert: a version not greater than the one held changes nothing."""
+    res = service.upsert(body.to_domain())
+    assert res is not None  # a refusal raises
+    return _out(service, res, who)
+
+
+@router.get("", response_model=list[ReservationOut], summary="Reservations that hold a compartment")
+def list_reservations(
+    who: Staff, service: ServiceDep, state: State | None = None
+) -> list[ReservationOut]:
+    return [
+        _out(service, r, who)
+        for r in service.reservations()
+        if state is None or r.state is state
+    ]
+
+
+@router.get("/{reservation_id}", response_model=ReservationOut)
+def get_reservation(reservation_id: str, who: Staff, service: ServiceDep) -> ReservationOut:
+    return _out(service, _get(service, reservation_id), who)
+
+
+@router.delete("/{reservation_id}", response_model=ReservationOut, summary="Cancel")
+def cancel(reservation_id: str, who: Admin, service: ServiceDep) -> ReservationOut:
+    """Applies at once. A deposited item's reservation turns expired: the item stays until
+    taken back with ``POST /reservations/{id}/return``."""
+    return _out(service, service.cancel(reservation_id), who)
+
+
+@router.post("/{reservation_id}/return", response_model=Opened, summary="Take back an item")
+def take_back(reservation_id: str, _who: Staff, service: ServiceDep) -> Opened:
+    """Opens the compartment of an expired item; ``parcel.returned`` when the door closes."""
+    return Opened(compartment=service.return_item(reservation_id))
+
+
+def _payload(service: LockerService, reservation_id: str, who: Principal) -> str:
+    res = _get(service, reservation_id)
+    codes = service.codes_of(res)
+    if "qr_payload" not in codes:
+        raise NotFound(f"reservation {reservation_id} has no live code")
+    if who.role != "admin":
+        # Decision 6: a courier may show only a dropoff's pickup code, which a
+        # provider collects; a delivery's code goes to the resident only.
+        if not (res.kind is Kind.DROPOFF and res.state is State.DEPOSITED):
+            raise HTTPException(403, "couriers may not see this reservation's code")
+    return codes["qr_payload"]
+
+
+@router.get("/{reservation_id}/qr.svg", response_class=Response, summary="QR code, SVG")
+def qr_svg(reservation_id: str, who: Staff, service: ServiceDep) -> Response:
+    body = qr.svg(_payload(service, reservation_id, who))
+    return Response(body, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/{reservation_id}/qr.png", response_class=Response, summary="QR code, PNG")
+def qr_png(reservation_id: str, who: Staff, service: ServiceDep) -> Response:
+    body = qr.png(_payload(service, reservation_id, who))
+    return Response(body, media_type="image/png", headers={"Cache-Control": "no-store"})

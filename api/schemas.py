@@ -1,0 +1,123 @@
+"""Request and response bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from locker.domain.model import Kind, Reservation, Size, State
+from locker.domain.rules import Upsert
+
+_ID = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$"
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReservationIn(_In):
+    """The contract's ``reservation.upsert`` fields, without ``type``."""
+
+    reservation_id: str = Field(pattern=_ID)
+    version: StrictInt = Field(ge=1, description="grows with every change on the server")
+    kind: Kind
+    size: Size
+    chilled: StrictBool = False
+    accessible: StrictBool = False
+    recipient: str | None = Field(default=None, max_length=200)
+    reference: str | None = Field(default=None, max_length=200)
+    expires_at: AwareDatetime
+
+    def to_domain(self) -> Upsert:
+        return Upsert(
+            reservation_id=self.reservation_id,
+            version=self.version,
+            kind=self.kind,
+            size=self.size,
+            expires_at=self.expires_at,
+            chilled=self.chilled,
+            accessible=self.accessible,
+            recipient=self.recipient,
+            reference=self.reference,
+        )
+
+
+class ReservationOut(BaseModel):
+    reservation_id: str
+    version: int
+    kind: Kind
+    size: Size
+    chilled: bool
+    accessible: bool
+    recipient: str | None
+    reference: str | None
+    expires_at: datetime
+    state: State
+    compartment: str | None
+    created_at: datetime
+    updated_at: datetime
+    deposited_at: datetime | None
+    deposit_code: str | None = Field(default=None, description="admin only, while live")
+    pickup_code: str | None = Field(default=None, description="admin only, while live")
+    qr_payload: str | None = Field(default=None, description="admin only, while live")
+
+    @classmethod
+    def of(cls, res: Reservation, codes: dict[str, str] | None = None) -> ReservationOut:
+        return cls(
+            reservation_id=res.id,
+            version=res.version,
+            kind=res.kind,
+            size=res.size,
+            chilled=res.chilled,
+            accessible=res.accessible,
+            recipient=res.recipient,
+            reference=res.reference,
+            expires_at=res.expires_at,
+            state=res.state,
+            compartment=res.compartment if res.holds_compartment else None,
+            created_at=res.created_at,
+            updated_at=res.updated_at,
+            deposited_at=res.deposited_at,
+            **(codes or {}),
+        )
+
+
+class DepositIn(_In):
+    reservation_id: str | None = Field(default=None, max_length=128)
+    reference: str | None = Field(default=None, max_length=200)
+    deposit_code: str | None = Field(default=None, max_length=64)
+    qr_payload: str | None = Field(default=None, max_length=128)
+
+
+class PickupIn(_In):
+    code: str | None = Field(default=None, max_length=64, examples=["48213977"])
+    qr_payload: str | None = Field(default=None, max_length=128, examples=["LKR1:demo:48213977"])
+
+
+class Opened(BaseModel):
+    compartment: str
+
+
+class ServiceIn(_In):
+    in_service: StrictBool
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class OpenIn(_In):
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class CompartmentOut(BaseModel):
+    id: str
+    size: Size
+    chilled: bool
+    accessible: bool
+    column: int
+    row: int
+    in_service: bool
+    service_reason: str | None
+    door_open: bool
+    status: str = Field(description="free, reserved, occupied, expired_item or out_of_service")
+    reservation_id: str | None
+    opening: str | None = Field(description="what a door cycle under way is for")

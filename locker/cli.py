@@ -1,0 +1,101 @@
+"""The ``locker`` command: ``serve`` and ``check-config``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from locker.config import ConfigError, Settings, config_path, load_settings
+
+EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config" / "locker.example.toml"
+
+
+def _load(path_arg: str | None, simulate: bool) -> Settings:
+    path = config_path(path_arg)
+    if path is None and simulate:
+        path = EXAMPLE_CONFIG
+    if path is None:
+        raise ConfigError(["no configuration: give --config FILE or set LOCKER_CONFIG"])
+    return load_settings(path)
+
+
+def serve(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = _load(args.config, args.simulate)
+        if not args.simulate:
+            problems = settings.hardware_problems()
+            if problems:
+                raise ConfigError(problems)
+    except ConfigError as exc:
+        print("locker: refusing to start:", file=sys.stderr)
+        for line in exc.problems:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+
+    import uvicorn
+
+    from api.app import create_app
+    from locker.runtime import build
+
+    runtime = build(settings, simulate=args.simulate)
+    app = create_app(runtime)
+    host = args.host or settings.api.host
+    port = args.port or settings.api.port
+    mode = "simulation (MockFactory pins)" if args.simulate else "hardware"
+    logging.getLogger("locker").info(
+        "locker %s on http://%s:%d in %s", settings.locker_id, host, port, mode
+    )
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    return 0
+
+
+def check_config(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(Path(args.file))
+        problems = settings.hardware_problems() if args.hardware else []
+        if problems:
+            raise ConfigError(problems)
+    except ConfigError as exc:
+        print(f"{args.file}: {len(exc.problems)} error(s)")
+        for line in exc.problems:
+            print(f"  {line}")
+        return 1
+    print(f"{args.file}: ok ({len(settings.compartments)} compartments, locker {settings.locker_id})")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="locker", description="Parcel-locker controller")
+    sub = top.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("serve", help="run the controller and its REST API")
+    p.add_argument("--config", help="TOML file (default: $LOCKER_CONFIG)")
+    p.add_argument(
+        "--simulate",
+        action="store_true",
+        help="gpiozero MockFactory pins, demo layout and tokens allowed, /api/v1/sim routes",
+    )
+    p.add_argument("--host", help="override api.host")
+    p.add_argument("--port", type=int, help="override api.port")
+    p.set_defaults(func=serve)
+    c = sub.add_parser("check-config", help="validate a config file; exit 1 on any error")
+    c.add_argument("file")
+    c.add_argument(
+        "--hardware", action="store_true", help="also apply the rules for a real cabinet"
+    )
+    c.set_defaults(func=check_config)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

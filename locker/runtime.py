@@ -1,0 +1,143 @@
+"""The wiring: settings -> store, key, doors, service, background ticker. Built once at start."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from firmware_bridge.gpio import DoorTiming, DoorWiring, GpioDoors
+from firmware_bridge.sim import SimulatedCabinet
+from locker.clock import SystemClock
+from locker.config import Settings
+from locker.domain.model import CompartmentSpec
+from locker.domain.ports import Clock
+from locker.domain.rules import Rules
+from locker.domain.service import LockerService
+from locker.secrets import Sealer, load_master_key
+from locker.store.sqlite import SqliteStore, open_engine
+
+log = logging.getLogger(__name__)
+
+
+class Ticker:
+    """Calls ``service.tick()`` every ``interval_s`` on its own thread; never dies of an error."""
+
+    def __init__(self, service: LockerService, interval_s: float) -> None:
+        self._service = service
+        self._interval = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="locker-ticker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._service.tick()
+            except Exception:
+                log.exception("periodic check failed; will retry")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    simulate: bool
+    service: LockerService
+    engine: Engine
+    doors: GpioDoors
+    sim: SimulatedCabinet | None
+    ticker: Ticker
+    started: bool = field(default=False)
+
+    def start(self) -> None:
+        self.doors.listen(self.service.door_changed)
+        self.service.reconcile_doors()
+        self.ticker.start()
+        self.started = True
+
+    def stop(self) -> None:
+        self.ticker.stop()
+        self.doors.close()
+        self.engine.dispose()
+        self.started = False
+
+
+def specs_of(settings: Settings) -> list[CompartmentSpec]:
+    return [
+        CompartmentSpec(
+            id=c.id,
+            size=c.size,
+            chilled=c.chilled,
+            accessible=c.accessible,
+            column=c.column,
+            row=c.row,
+        )
+        for c in settings.compartments
+    ]
+
+
+def rules_of(settings: Settings) -> Rules:
+    return Rules(
+        locker_id=settings.locker_id,
+        lockout=settings.lockout.policy(),
+        open_timeout_s=settings.doors.open_timeout_s,
+        max_pulses=settings.doors.max_pulses,
+        left_open_s=settings.doors.left_open_s,
+    )
+
+
+def build(settings: Settings, simulate: bool, clock: Clock | None = None) -> Runtime:
+    """Build every part from ``settings``. ``simulate`` puts the doors on gpiozero's MockFactory."""
+    if simulate:
+        from gpiozero.pins.mock import MockFactory
+
+        factory = MockFactory()
+    else:
+        from gpiozero import Device
+
+        factory = Device._default_pin_factory()  # lgpio on Raspberry Pi OS Bookworm
+    key = load_master_key(
+        settings.security.secret_key, settings.security.key_file, create=simulate
+    )
+    sealer = Sealer(key, settings.locker_id)
+    engine = open_engine(Path(settings.storage.path))
+    store = SqliteStore(engine, sealer)
+    wiring = [
+        DoorWiring(c.id, c.relay_pin, c.reed_pin)
+        for c in settings.compartments
+        if c.relay_pin is not None and c.reed_pin is not None
+    ]
+    d = settings.doors
+    timing = DoorTiming(
+        pulse_s=d.pulse_ms / 1000,
+        debounce_s=d.debounce_ms / 1000,
+        active_high=d.active_high,
+        closed_when_active=d.reed_closed_when_active,
+        max_concurrent_pulses=d.max_concurrent_pulses,
+    )
+    doors = GpioDoors(wiring, timing, factory)
+    sim = None
+    if simulate:
+        sim = SimulatedCabinet(factory, wiring, timing)  # type: ignore[arg-type]
+        sim.close_all()
+    clock = clock or SystemClock("always" if simulate else settings.clock.trust)
+    service = LockerService(rules_of(settings), specs_of(settings), store, sealer, clock, doors)
+    return Runtime(
+        settings=settings,
+        simulate=simulate,
+        service=service,
+        engine=engine,
+        doors=doors,
+        sim=sim,
+        ticker=Ticker(service, settings.tick_s),
+    )
