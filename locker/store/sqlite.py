@@ -160,9 +160,20 @@ class SqliteStore:
         with Session(self._engine) as s:
             return s.get(CommandRow, request_id) is not None
 
-    def events(self, after_seq: int, limit: int) -> list[Event]:
+    def events(self, after_seq: int, limit: int, reveal: bool = False) -> list[Event]:
+        """Events after ``after_seq``. ``reveal`` unseals code fields not yet masked
+        (for the publisher); otherwise they read ``********``."""
         with Session(self._engine) as s:
             rows = s.exec(
-                select(EventRow).where(EventRow.seq > after_seq).order_by(col(EventRow.seq)).limit(limit)
+                select(EventRow)
+                .where(EventRow.seq > after_seq)
+                .order_by(col(EventRow.seq))
+                .limit(limit)
             )
-            return [convert.event_from(r) for r in rows]
+            return [convert.event_from(r, self._unseal(r) if reveal else None) for r in rows]
+
+    def _unseal(self, row: EventRow) -> dict[str, str] | None:
+        if row.sealed_secrets is None:
+            return None
+        secrets: dict[str, str] = json.loads(self._sealer.unseal(row.sealed_secrets))
+        return secrets

@@ -1,0 +1,41 @@
+# The two commands: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+TSTAMP := $(VENV)/.installed-test
+
+.PHONY: run test lint typecheck pytest clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(TSTAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP) $@
+
+## Start the controller in simulation on http://127.0.0.1:8000 (demo layout, ./var/ database)
+run: $(STAMP)
+	$(BIN)/locker serve --simulate --config config/locker.example.toml
+
+## Lint, type-check and run the whole test suite
+test: lint typecheck pytest
+
+lint: $(TSTAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(TSTAMP)
+	$(BIN)/mypy locker api firmware_bridge tests
+
+pytest: $(TSTAMP)
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from locker.domain.lockout import LockoutPolicy
+from locker.domain.rules import Rules
+from locker.domain.service import LockerService
+from locker.runtime import specs_of
+from locker.secrets import Sealer
+from locker.store.sqlite import SqliteStore, open_engine
+from tests.helpers import FixedClock, settings_for
+
+
+class RecordingDoors:
+    """The door port as the domain sees it: records pulses, reports door levels it is told."""
+
+    def __init__(self) -> None:
+        self.unlocked: list[str] = []
+        self.levels: dict[str, bool] = {}
+
+    def unlock(self, compartment_id: str) -> None:
+        self.unlocked.append(compartment_id)
+
+    def is_open(self, compartment_id: str) -> bool:
+        return self.levels.get(compartment_id, False)
+
+
+class Harness:
+    """A locker service on a real SQLite file, with a fixed clock and recording doors."""
+
+    def __init__(self, tmp: Path, rules: Rules | None = None) -> None:
+        self.tmp = tmp
+        self.clock = FixedClock()
+        self.doors = RecordingDoors()
+        self.settings = settings_for(tmp)
+        self.sealer = Sealer(b"test-key-0123456789abcdef", self.settings.locker_id)
+        self.rules = rules or Rules(locker_id="demo", lockout=LockoutPolicy())
+        self.engine = open_engine(tmp / "locker.db")
+        self.service = self.reopen()
+
+    def reopen(self) -> LockerService:
+        self.store = SqliteStore(self.engine, self.sealer)
+        self.service = LockerService(
+            self.rules,
+            specs_of(self.settings),
+            self.store,
+            self.sealer,
+            self.clock,
+            self.doors,
+        )
+        return self.service
+
+    def cycle_door(self, cid: str) -> None:
+        """A person opens the door, then shuts it."""
+        self.service.door_changed(cid, True)
+        self.service.door_changed(cid, False)
+
+
+@pytest.fixture
+def harness(tmp_path: Path) -> Iterator[Harness]:
+    h = Harness(tmp_path)
+    yield h
+    h.engine.dispose()
