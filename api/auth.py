@@ -16,7 +16,7 @@ ROLES = ("admin", "courier", "kiosk")
 @dataclass(frozen=True)
 class Principal:
     role: str
-    credential: str  # "kiosk#0": role and token index, never the token itself
+    credential: str  # "kiosk-0": role and token index, never the token itself
     client: str
 
     @property
@@ -28,7 +28,7 @@ class Principal:
 class TokenTable:
     def __init__(self, tokens: Mapping[str, Sequence[str]]) -> None:
         self._entries = [
-            (hashlib.sha256(token.encode()).digest(), role, f"{role}#{i}")
+            (hashlib.sha256(token.encode()).digest(), role, f"{role}-{i}")
             for role, role_tokens in tokens.items()
             for i, token in enumerate(role_tokens)
             if token

@@ -4,11 +4,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
 
 from locker.domain.lockout import LockoutPolicy
 from locker.domain.rules import Rules
 from locker.domain.service import LockerService
-from locker.runtime import specs_of
+from locker.runtime import Runtime, build, specs_of
 from locker.secrets import Sealer
 from locker.store.sqlite import SqliteStore, open_engine
 from tests.helpers import FixedClock, settings_for
@@ -64,3 +67,20 @@ def harness(tmp_path: Path) -> Iterator[Harness]:
     h = Harness(tmp_path)
     yield h
     h.engine.dispose()
+
+
+@pytest.fixture
+def app_client(tmp_path: Path) -> Iterator[tuple[TestClient, Runtime]]:
+    """The real app on a real runtime: MockFactory pins, SQLite file under tmp."""
+    settings = settings_for(
+        tmp_path,
+        doors={"pulse_ms": 40, "debounce_ms": 20, "open_timeout_s": 30, "left_open_s": 300},
+    )
+    runtime = build(settings, simulate=True)
+    with TestClient(create_app(runtime)) as client:
+        yield client, runtime
+
+
+ADMIN = {"Authorization": "Bearer demo-admin"}
+COURIER = {"Authorization": "Bearer demo-courier"}
+KIOSK = {"Authorization": "Bearer demo-kiosk"}

@@ -103,7 +103,7 @@ def test_delivery_deposit_then_pickup(harness: Harness) -> None:
     assert deposited["type"] == "parcel.deposited"
     assert deposited["pickup_code"] == code and deposited["qr_payload"] == f"LKR1:demo:{code}"
 
-    assert harness.service.pickup("kiosk#0@local", code) == cid
+    assert harness.service.pickup("kiosk-0@local", code) == cid
     harness.cycle_door(cid)
     res = harness.service.reservation("R-1")
     assert res is not None and res.state is State.COLLECTED

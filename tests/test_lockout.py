@@ -12,7 +12,7 @@ from tests.test_lifecycle import deposit_and_close, types, upsert
 WRONG = "00000000"
 
 
-def wrong(h: Harness, terminal: str = "kiosk#0@127.0.0.1") -> type[Exception]:
+def wrong(h: Harness, terminal: str = "kiosk-0@127.0.0.1") -> type[Exception]:
     try:
         h.service.pickup(terminal, WRONG)
     except (WrongCode, LockedOut) as exc:
@@ -27,9 +27,9 @@ def test_five_wrong_codes_lock_the_terminal_five_minutes(harness: Harness) -> No
     assert wrong(harness) is LockedOut
     assert types(harness)[-1] == "code.lockout"
     with pytest.raises(LockedOut) as err:
-        harness.service.pickup("kiosk#0@127.0.0.1", code)  # even the right code waits
+        harness.service.pickup("kiosk-0@127.0.0.1", code)  # even the right code waits
     assert 290 <= err.value.retry_after_s <= 300
-    assert harness.service.pickup("kiosk#0@10.0.0.9", code) == "A3"  # another terminal
+    assert harness.service.pickup("kiosk-0@10.0.0.9", code) == "A3"  # another terminal
 
 
 def test_lockout_ends_then_escalates(harness: Harness) -> None:
@@ -40,7 +40,7 @@ def test_lockout_ends_then_escalates(harness: Harness) -> None:
         assert wrong(harness) is WrongCode
     assert wrong(harness) is LockedOut
     with pytest.raises(LockedOut) as err:
-        harness.service.pickup("kiosk#0@127.0.0.1", WRONG)
+        harness.service.pickup("kiosk-0@127.0.0.1", WRONG)
     assert err.value.retry_after_s > 300  # the second lockout lasts longer
 
 
@@ -49,7 +49,7 @@ def test_two_mistypes_never_lock(harness: Harness) -> None:
     code = deposit_and_close(harness)
     wrong(harness)
     wrong(harness)
-    assert harness.service.pickup("kiosk#0@127.0.0.1", code) == "A3"
+    assert harness.service.pickup("kiosk-0@127.0.0.1", code) == "A3"
 
 
 def test_malformed_input_does_not_count(harness: Harness) -> None:
@@ -66,13 +66,13 @@ def test_lockout_survives_a_restart(harness: Harness) -> None:
         wrong(harness)
     harness.reopen()
     with pytest.raises(LockedOut):
-        harness.service.pickup("kiosk#0@127.0.0.1", WRONG)
+        harness.service.pickup("kiosk-0@127.0.0.1", WRONG)
 
 
 def test_staff_lift_a_lockout(harness: Harness) -> None:
     for _ in range(5):
         wrong(harness)
-    harness.service.lift_lockout("kiosk#0@127.0.0.1")
+    harness.service.lift_lockout("kiosk-0@127.0.0.1")
     assert wrong(harness) is WrongCode
     assert "command.done" in types(harness)
 

@@ -267,6 +267,10 @@ class LockerService:
                 for cid, comp in state.compartments.items()
             ]
 
+    def compartments_by_id(self) -> dict[str, Compartment]:
+        with self._lock:
+            return dict(self._state.compartments)
+
     def codes_of(self, res: Reservation) -> dict[str, str]:
         """The live codes of ``res`` in clear, for staff to re-display."""
         shown: dict[str, str] = {}
