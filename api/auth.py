@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 
@@ -26,7 +26,7 @@ class Principal:
 
 
 class TokenTable:
-    def __init__(self, tokens: Mapping[str, Sequence[str]]) -> None:
+    def __init__(self, tokens: Mapping[str, Sequence[str]] | Mapping[Any, list[str]]) -> None:
         self._entries = [
             (hashlib.sha256(token.encode()).digest(), role, f"{role}-{i}")
             for role, role_tokens in tokens.items()

@@ -51,7 +51,9 @@ class SimulatedCabinet:
         return count
 
     def relay_active(self, cid: str) -> bool:
-        return bool(self._factory.pin(self._wiring[cid].relay_pin).state) == self._timing.active_high
+        return (
+            bool(self._factory.pin(self._wiring[cid].relay_pin).state) == self._timing.active_high
+        )
 
     def doors(self) -> list[dict[str, object]]:
         return [

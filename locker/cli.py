@@ -66,7 +66,9 @@ def check_config(args: argparse.Namespace) -> int:
         for line in exc.problems:
             print(f"  {line}")
         return 1
-    print(f"{args.file}: ok ({len(settings.compartments)} compartments, locker {settings.locker_id})")
+    print(
+        f"{args.file}: ok ({len(settings.compartments)} compartments, locker {settings.locker_id})"
+    )
     return 0
 
 

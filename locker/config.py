@@ -200,7 +200,7 @@ def load_settings(path: Path | None, **overrides: Any) -> Settings:
 
 
 def format_errors(exc: ValidationError) -> list[str]:
-    lines = []
+    lines: list[str] = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"
         message = err["msg"]

@@ -106,9 +106,7 @@ def build(settings: Settings, simulate: bool, clock: Clock | None = None) -> Run
         from gpiozero import Device
 
         factory = Device._default_pin_factory()  # lgpio on Raspberry Pi OS Bookworm
-    key = load_master_key(
-        settings.security.secret_key, settings.security.key_file, create=simulate
-    )
+    key = load_master_key(settings.security.secret_key, settings.security.key_file, create=simulate)
     sealer = Sealer(key, settings.locker_id)
     engine = open_engine(Path(settings.storage.path))
     store = SqliteStore(engine, sealer)
@@ -128,7 +126,7 @@ def build(settings: Settings, simulate: bool, clock: Clock | None = None) -> Run
     doors = GpioDoors(wiring, timing, factory)
     sim = None
     if simulate:
-        sim = SimulatedCabinet(factory, wiring, timing)  # type: ignore[arg-type]
+        sim = SimulatedCabinet(factory, wiring, timing)
         sim.close_all()
     clock = clock or SystemClock("always" if simulate else settings.clock.trust)
     service = LockerService(rules_of(settings), specs_of(settings), store, sealer, clock, doors)

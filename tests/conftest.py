@@ -7,7 +7,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-
 from locker.domain.lockout import LockoutPolicy
 from locker.domain.rules import Rules
 from locker.domain.service import LockerService
@@ -69,14 +68,22 @@ def harness(tmp_path: Path) -> Iterator[Harness]:
     h.engine.dispose()
 
 
+FAST_DOORS = {"pulse_ms": 40, "debounce_ms": 20, "open_timeout_s": 30, "left_open_s": 300}
+
+
+@pytest.fixture
+def app_runtime(tmp_path: Path) -> Iterator[Runtime]:
+    """A started runtime without HTTP: MockFactory pins, SQLite file under tmp."""
+    runtime = build(settings_for(tmp_path, doors=FAST_DOORS), simulate=True)
+    runtime.start()
+    yield runtime
+    runtime.stop()
+
+
 @pytest.fixture
 def app_client(tmp_path: Path) -> Iterator[tuple[TestClient, Runtime]]:
     """The real app on a real runtime: MockFactory pins, SQLite file under tmp."""
-    settings = settings_for(
-        tmp_path,
-        doors={"pulse_ms": 40, "debounce_ms": 20, "open_timeout_s": 30, "left_open_s": 300},
-    )
-    runtime = build(settings, simulate=True)
+    runtime = build(settings_for(tmp_path, doors=FAST_DOORS), simulate=True)
     with TestClient(create_app(runtime)) as client:
         yield client, runtime
 

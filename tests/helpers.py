@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from locker.config import Settings, load_settings
+from locker.domain.model import Kind, Reservation, Size
+from locker.domain.rules import Upsert
+from locker.domain.service import LockerService
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config" / "locker.example.toml"
@@ -55,3 +58,17 @@ def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or check}")
         time.sleep(interval)
+
+
+def book(
+    service: LockerService, now: datetime, rid: str = "R-1", version: int = 1, **kw: Any
+) -> Reservation | None:
+    """Upsert a reservation: a medium delivery expiring in two days unless told otherwise."""
+    fields: dict[str, Any] = {
+        "kind": Kind.DELIVERY,
+        "size": Size.M,
+        "expires_at": now + timedelta(days=2),
+        "reference": f"REF-{rid}",
+    }
+    fields.update(kw)
+    return service.upsert(Upsert(reservation_id=rid, version=version, **fields))

@@ -116,7 +116,9 @@ def test_wrong_code_answers_404_then_429(app_client: App) -> None:
     lockouts = client.get("/api/v1/lockouts", headers=ADMIN).json()
     [terminal] = lockouts
     assert client.delete(f"/api/v1/lockouts/{terminal}", headers=ADMIN).status_code == 204
-    assert client.post("/api/v1/pickups", json={"code": "12345678"}, headers=KIOSK).status_code == 404
+    assert (
+        client.post("/api/v1/pickups", json={"code": "12345678"}, headers=KIOSK).status_code == 404
+    )
 
 
 def test_malformed_inputs_are_422_and_open_nothing(app_client: App) -> None:

@@ -9,19 +9,12 @@ import pytest
 
 from locker.domain.errors import Conflict, NotFound, Rejected, WrongCode
 from locker.domain.model import Kind, Size, State
-from locker.domain.rules import Upsert
 from tests.conftest import Harness
+from tests.helpers import book
 
 
 def upsert(h: Harness, rid: str = "R-1", version: int = 1, **kw: Any) -> Any:
-    fields: dict[str, Any] = {
-        "kind": Kind.DELIVERY,
-        "size": Size.M,
-        "expires_at": h.clock.now() + timedelta(days=2),
-        "reference": f"REF-{rid}",
-    }
-    fields.update(kw)
-    return h.service.upsert(Upsert(reservation_id=rid, version=version, **fields))
+    return book(h.service, h.clock.now(), rid, version, **kw)
 
 
 def events(h: Harness, after: int = 0) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ ALLOWED_THIRD_PARTY: set[str] = set()
 
 
 def imported_roots(path: Path) -> set[str]:
-    roots = set()
+    roots: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             roots.update(alias.name.split(".")[0] for alias in node.names)
@@ -35,5 +35,11 @@ def test_domain_imports_only_the_standard_library_and_itself() -> None:
 def test_domain_never_imports_the_adapters() -> None:
     for path in DOMAIN.glob("*.py"):
         text = path.read_text()
-        for adapter in ("locker.store", "locker.runtime", "locker.config", "api", "firmware_bridge"):
+        for adapter in (
+            "locker.store",
+            "locker.runtime",
+            "locker.config",
+            "api",
+            "firmware_bridge",
+        ):
             assert f"from {adapter}" not in text and f"import {adapter}" not in text, path.name

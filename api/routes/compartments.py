@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from api.auth import Admin, AnyRole
 from api.deps import ServiceDep
-from api.schemas import CompartmentOut, OpenIn, Opened, ServiceIn
+from api.schemas import CompartmentOut, Opened, OpenIn, ServiceIn
 from locker.domain.model import Compartment, Opening, Reservation, State
 
 router = APIRouter(prefix="/compartments", tags=["compartments"])

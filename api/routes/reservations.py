@@ -39,9 +39,7 @@ def list_reservations(
     who: Staff, service: ServiceDep, state: State | None = None
 ) -> list[ReservationOut]:
     return [
-        _out(service, r, who)
-        for r in service.reservations()
-        if state is None or r.state is state
+        _out(service, r, who) for r in service.reservations() if state is None or r.state is state
     ]
 
 
@@ -68,11 +66,11 @@ def _payload(service: LockerService, reservation_id: str, who: Principal) -> str
     codes = service.codes_of(res)
     if "qr_payload" not in codes:
         raise NotFound(f"reservation {reservation_id} has no live code")
-    if who.role != "admin":
-        # Decision 6: a courier may show only a dropoff's pickup code, which a
-        # provider collects; a delivery's code goes to the resident only.
-        if not (res.kind is Kind.DROPOFF and res.state is State.DEPOSITED):
-            raise HTTPException(403, "couriers may not see this reservation's code")
+    # Decision 6: a courier may show only a dropoff's pickup code, which a
+    # provider collects; a delivery's code goes to the resident only.
+    provider_pickup = res.kind is Kind.DROPOFF and res.state is State.DEPOSITED
+    if who.role != "admin" and not provider_pickup:
+        raise HTTPException(403, "couriers may not see this reservation's code")
     return codes["qr_payload"]
 
 

@@ -15,7 +15,8 @@ def start_opening(
     cid: str,
     purpose: Purpose,
     reservation_id: str | None = None,
-    **details: object,
+    by: str = "code",
+    note: str | None = None,
 ) -> Opening:
     """Record an opening with its ``door.opened`` event and queue the relay pulse."""
     comp = txn.compartment(cid)
@@ -41,7 +42,8 @@ def start_opening(
         reservation_id=reservation_id,
         compartment=cid,
         reason=purpose.value,
-        **details,
+        by=by,
+        note=note,
     )
     txn.unlocks.append(cid)
     return opening
@@ -136,4 +138,3 @@ def supervise(txn: Txn, rules: Rules) -> None:
                 compartment=comp.id,
                 reservation_id=None if holder is None else holder.id,
             )
-

@@ -102,7 +102,7 @@ def register_wrong(
     policy: LockoutPolicy, state: TerminalState, now: float
 ) -> tuple[TerminalState, bool]:
     """Count one wrong code at ``now``; answer the new state and whether a lockout began."""
-    recent = tuple(t for t in state.recent if now - t < policy.window_s) + (now,)
+    recent = (*(t for t in state.recent if now - t < policy.window_s), now)
     strikes = _drained(policy, state, now) + 1.0
     level = _decayed_level(policy, state, now)
     if len(recent) >= policy.max_wrong or strikes >= policy.strike_limit:

@@ -108,10 +108,10 @@ class Txn:
         rid = self.state.codes.get(digest)
         if rid is None:
             return None
-        res = self.reservation(rid)
-        if res is None or not any(c.digest == digest for c in res.live_codes()):
+        found = self.reservation(rid)
+        if found is None or not any(c.digest == digest for c in found.live_codes()):
             return None
-        return res
+        return found
 
     def live_digests(self) -> set[str]:
         taken = set(self.state.codes)
@@ -192,7 +192,7 @@ class Txn:
             at=self.now,
             reservation_id=reservation_id,
             compartment=compartment,
-            data=data,
+            data={k: v for k, v in data.items() if v is not None},
             secrets=secrets or {},
         )
         self.changes.events.append(event)

@@ -121,7 +121,12 @@ class SqliteStore:
                 if terminal is None:
                     s.execute(TerminalRow.__table__.delete().where(TerminalRow.key == key))  # type: ignore[attr-defined]
                 else:
-                    _upsert(s, TerminalRow, [{"key": key, "state": convert.terminal_json(terminal)}], "key")
+                    _upsert(
+                        s,
+                        TerminalRow,
+                        [{"key": key, "state": convert.terminal_json(terminal)}],
+                        "key",
+                    )
             _upsert(s, Meta, [{"key": k, "value": v} for k, v in changes.meta.items()], "key")
             if changes.events:
                 s.execute(

@@ -1,0 +1,102 @@
+"""Configuration: the example is valid; every kind of mistake is named with its location."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from locker.cli import main
+from locker.config import ConfigError, load_settings
+from tests.helpers import EXAMPLE, ROOT
+
+
+def broken_copy(tmp_path: Path, old: str, new: str) -> Path:
+    text = EXAMPLE.read_text()
+    assert old in text
+    path = tmp_path / "broken.toml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    return err.value.problems
+
+
+def test_example_layout() -> None:
+    s = load_settings(EXAMPLE)
+    assert s.locker_id == "demo" and len(s.compartments) == 12
+    assert {c.column for c in s.compartments} == {0, 1, 2}
+    assert sum(c.chilled for c in s.compartments) == 2
+    lowest = [c.id for c in s.compartments if c.row == 0]
+    assert lowest == [c.id for c in s.compartments if c.accessible] == ["A1", "B1", "C1"]
+    assert {c.size for c in s.compartments} == {"S", "M", "L"}
+    assert s.doors.active_high is False and s.doors.pulse_ms == 500
+
+
+def test_check_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-config", str(EXAMPLE)]) == 0
+    bad = broken_copy(tmp_path, "pulse_ms = 500", "pulse_msec = 500")
+    assert main(["check-config", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "doors.pulse_msec: unknown key" in out
+
+
+def test_console_script_runs(tmp_path: Path) -> None:
+    bad = broken_copy(tmp_path, 'size = "L"', 'size = "XL"')
+    run = subprocess.run(
+        [sys.executable, "-m", "locker.cli", "check-config", str(bad)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert run.returncode == 1 and "compartments.0.size" in run.stdout
+
+
+def test_every_error_is_listed(tmp_path: Path) -> None:
+    path = broken_copy(tmp_path, "debounce_ms = 50", "debounce_ms = 500\ncolour = 1")
+    found = problems(path)
+    assert any(p.startswith("doors.debounce_ms:") for p in found)
+    assert any(p == "doors.colour: unknown key" for p in found)
+
+
+def test_duplicate_pins_and_ids(tmp_path: Path) -> None:
+    path = broken_copy(tmp_path, "reed_pin = 18", "reed_pin = 21")
+    assert any("BCM pin 21 is already used by A1.reed_pin" in p for p in problems(path))
+    path = broken_copy(tmp_path, 'id = "B1"', 'id = "A1"')
+    assert any("compartment id 'A1' is used twice" in p for p in problems(path))
+
+
+def test_lockout_floor_is_enforced(tmp_path: Path) -> None:
+    path = broken_copy(tmp_path, "forgive_per_day = 2.0", "forgive_per_day = 20.0")
+    assert any(p.startswith("(top level): lockout:") for p in problems(path))
+
+
+def test_not_toml(tmp_path: Path) -> None:
+    path = tmp_path / "x.toml"
+    path.write_text("locker_id = [unclosed")
+    assert "not valid TOML" in problems(path)[0]
+    assert "no such file" in problems(tmp_path / "missing.toml")[0]
+
+
+def test_environment_overrides_nested_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCKER_DOORS__PULSE_MS", "250")
+    monkeypatch.setenv("LOCKER_LOCKER_ID", "mairie-chambeon")
+    s = load_settings(EXAMPLE)
+    assert s.doors.pulse_ms == 250 and s.locker_id == "mairie-chambeon"
+    assert s.doors.left_open_s == 120  # the rest of [doors] still comes from the file
+
+
+def test_hardware_rules(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-config", "--hardware", str(EXAMPLE)]) == 1
+    assert "demo token" in capsys.readouterr().out
+
+
+def test_serve_refuses_demo_tokens_outside_simulation(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--config", str(EXAMPLE)]) == 1
+    assert "demo token" in capsys.readouterr().err
