@@ -42,8 +42,13 @@ def serve(args: argparse.Namespace) -> int:
 
     from api.app import create_app
     from locker.runtime import build
+    from locker.secrets import SecretKeyError
 
-    runtime = build(settings, simulate=args.simulate)
+    try:
+        runtime = build(settings, simulate=args.simulate)
+    except (SecretKeyError, RuntimeError, OSError) as exc:
+        print(f"locker: refusing to start: {exc}", file=sys.stderr)
+        return 1
     app = create_app(runtime)
     host = args.host or settings.api.host
     port = args.port or settings.api.port

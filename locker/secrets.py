@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 
-class KeyError_(ValueError):
+class SecretKeyError(ValueError):
     """The secret key is missing or unusable."""
 
 
@@ -29,7 +29,7 @@ class Sealer:
 
     def __init__(self, master_key: bytes, locker_id: str) -> None:
         if len(master_key) < 16:
-            raise KeyError_("the secret key must have at least 16 bytes of entropy")
+            raise SecretKeyError("the secret key must have at least 16 bytes of entropy")
         self._digest_key = derive(master_key, "digest")
         self._seal_key = derive(master_key, "seal")
         self._locker = locker_id.encode()
@@ -64,15 +64,15 @@ def load_master_key(secret: str, key_file: Path | None, create: bool) -> bytes:
     if secret:
         return secret.encode()
     if key_file is None:
-        raise KeyError_("no secret key: set security.secret_key or security.key_file")
+        raise SecretKeyError("no secret key: set security.secret_key or security.key_file")
     if not key_file.exists():
         if not create:
-            raise KeyError_(f"secret key file {key_file} does not exist")
+            raise SecretKeyError(f"secret key file {key_file} does not exist")
         key_file.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(32) + "\n")
     text = key_file.read_text().strip()
     if not text:
-        raise KeyError_(f"secret key file {key_file} is empty")
+        raise SecretKeyError(f"secret key file {key_file} is empty")
     return text.encode()

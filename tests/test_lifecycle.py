@@ -247,3 +247,16 @@ def test_seq_is_gap_free_across_a_restart(harness: Harness) -> None:
     upsert(harness, "C")
     assert [e["seq"] for e in events(harness)] == [1, 2, 3]
     assert len({e["event_id"] for e in events(harness)}) == 3
+
+
+def test_database_file_reveals_no_live_code(harness: Harness) -> None:
+    upsert(harness, "D", kind=Kind.DROPOFF, size=Size.S)
+    upsert(harness, "P")
+    pickup = deposit_and_close(harness, "P")
+    deposit = harness.service.codes_of(harness.service.reservation("D"))["deposit_code"]  # type: ignore[arg-type]
+    harness.engine.dispose()
+    raw = b"".join(p.read_bytes() for p in harness.tmp.glob("locker.db*"))
+    assert raw  # the database and its WAL were read
+    for code in (pickup, deposit):
+        assert code.encode() not in raw
+        assert code.encode("utf-16-le") not in raw
