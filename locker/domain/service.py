@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from locker.domain import credentials, doors, lifecycle
@@ -35,6 +35,7 @@ T = TypeVar("T")
 Listener = Callable[[Changes], None]
 CLOCK_HIGH_WATER = "clock_high_water"
 _CLOCK_SLACK = timedelta(seconds=60)
+_CLOCK_IDLE_WRITE = timedelta(minutes=10)  # spare the SD card while nothing happens
 
 
 class LockerService:
@@ -55,6 +56,7 @@ class LockerService:
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
         self._state = LockerState(store.load(Compartment(spec) for spec in specs))
+        self._next_expiry: datetime | None = None  # None: to be computed again
 
     # -- plumbing -----------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
@@ -69,6 +71,8 @@ class LockerService:
             if not txn.changes.empty():
                 self._store.commit(txn.changes)
                 self._state.apply(txn.changes)
+                if txn.changes.reservations:
+                    self._next_expiry = None
             for cid in txn.unlocks:
                 self._actuator.unlock(cid)
         if not txn.changes.empty():
@@ -82,7 +86,7 @@ class LockerService:
         """Keep a high-water mark of the clock, to notice when it jumps backwards."""
         mark = self._state.meta.get(CLOCK_HIGH_WATER)
         if mark is None or (
-            txn.now > datetime.fromisoformat(mark) + _CLOCK_SLACK
+            txn.now > datetime.fromisoformat(mark) + _CLOCK_IDLE_WRITE
             or (txn.now > datetime.fromisoformat(mark) and not txn.changes.empty())
         ):
             txn.changes.meta[CLOCK_HIGH_WATER] = txn.now.isoformat()
@@ -238,13 +242,24 @@ class LockerService:
 
         def work(txn: Txn) -> None:
             doors.supervise(txn, self.rules)
-            if self.clock_trusted():
+            if self.clock_trusted() and txn.now >= self._expiry_horizon():
                 lifecycle.expire_due(txn, txn.now)
             for key, terminal in self._state.terminals.items():
                 if terminal.is_idle(self.rules.lockout, txn.now.timestamp()):
                     txn.put_terminal(key, None)
 
         self._run(work)
+
+    def _expiry_horizon(self) -> datetime:
+        """The earliest ``expires_at`` still to act on; scanned again only after changes."""
+        if self._next_expiry is None:
+            pending = [
+                r.expires_at
+                for r in self._state.reservations.values()
+                if r.state in (State.ACCEPTED, State.DEPOSITED)
+            ]
+            self._next_expiry = min(pending, default=datetime.max.replace(tzinfo=UTC))
+        return self._next_expiry
 
     # -- views --------------------------------------------------------------
     def reservation(self, rid: str) -> Reservation | None:
