@@ -59,6 +59,7 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> FastAPI:
             "clock_trusted": service.clock_trusted(),
             "free": service.free_counts(),
             "last_seq": service.last_seq(),
+            "mqtt": runtime.health(),
         }
 
     app.add_middleware(BodyLimit, max_bytes=runtime.settings.api.max_body_bytes)

@@ -90,6 +90,33 @@ class ClockConfig(_Strict):
     )
 
 
+class MqttConfig(_Strict):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    protocol: Literal["5", "3.1.1"] = "5"
+    client_id: str = Field(default="", description="default: locker-<locker_id>")
+    username: str = ""
+    password: str = ""
+    tls: bool = False
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    keepalive_s: int = Field(default=30, ge=5, le=3600)
+    session_expiry_s: int = Field(default=7 * 86_400, ge=0)
+    topic_prefix: str = Field(default="conciergerie", pattern=r"^[^#+]+$")
+    max_message_bytes: int = Field(default=65_536, ge=1024)
+    inflight: int = Field(default=100, ge=1, le=65_535)
+    reconnect_min_s: int = Field(default=1, ge=1)
+    reconnect_max_s: int = Field(default=60, ge=1)
+
+    @model_validator(mode="after")
+    def _tls_files(self) -> MqttConfig:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("mqtt: cert_file and key_file go together")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LOCKER_", env_nested_delimiter="__", extra="forbid"
@@ -104,6 +131,7 @@ class Settings(BaseSettings):
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     clock: ClockConfig = Field(default_factory=ClockConfig)
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
     tick_s: float = Field(default=0.25, gt=0, le=5)
 
     @classmethod

@@ -6,6 +6,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -19,6 +20,9 @@ from locker.domain.rules import Rules
 from locker.domain.service import LockerService
 from locker.secrets import Sealer, load_master_key
 from locker.store.sqlite import SqliteStore, open_engine
+
+if TYPE_CHECKING:
+    from locker.sync.mqtt import MqttSync
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +61,28 @@ class Runtime:
     doors: GpioDoors
     sim: SimulatedCabinet | None
     ticker: Ticker
+    store: SqliteStore
+    mqtt: MqttSync | None = None
     started: bool = field(default=False)
 
     def start(self) -> None:
         self.doors.listen(self.service.door_changed)
         self.service.reconcile_doors()
         self.ticker.start()
+        if self.mqtt is not None:
+            self.mqtt.start()
         self.started = True
 
+    def health(self) -> dict[str, object]:
+        mqtt: dict[str, object] = {"enabled": False}
+        if self.mqtt is not None:
+            mqtt = self.mqtt.health()
+        mqtt["backlog"] = self.store.backlog()
+        return mqtt
+
     def stop(self) -> None:
+        if self.mqtt is not None:
+            self.mqtt.stop()
         self.ticker.stop()
         self.doors.close()
         self.engine.dispose()
@@ -130,6 +147,11 @@ def build(settings: Settings, simulate: bool, clock: Clock | None = None) -> Run
         sim.close_all()
     clock = clock or SystemClock("always" if simulate else settings.clock.trust)
     service = LockerService(rules_of(settings), specs_of(settings), store, sealer, clock, doors)
+    mqtt = None
+    if settings.mqtt.enabled:
+        from locker.sync.mqtt import MqttSync
+
+        mqtt = MqttSync(settings.mqtt, settings.locker_id, service, store)
     return Runtime(
         settings=settings,
         simulate=simulate,
@@ -138,4 +160,6 @@ def build(settings: Settings, simulate: bool, clock: Clock | None = None) -> Run
         doors=doors,
         sim=sim,
         ticker=Ticker(service, settings.tick_s),
+        store=store,
+        mqtt=mqtt,
     )

@@ -69,12 +69,13 @@ def harness(tmp_path: Path) -> Iterator[Harness]:
 
 
 FAST_DOORS = {"pulse_ms": 40, "debounce_ms": 20, "open_timeout_s": 30, "left_open_s": 300}
+NO_MQTT = {"enabled": False}
 
 
 @pytest.fixture
 def app_runtime(tmp_path: Path) -> Iterator[Runtime]:
     """A started runtime without HTTP: MockFactory pins, SQLite file under tmp."""
-    runtime = build(settings_for(tmp_path, doors=FAST_DOORS), simulate=True)
+    runtime = build(settings_for(tmp_path, doors=FAST_DOORS, mqtt=NO_MQTT), simulate=True)
     runtime.start()
     yield runtime
     runtime.stop()
@@ -83,7 +84,7 @@ def app_runtime(tmp_path: Path) -> Iterator[Runtime]:
 @pytest.fixture
 def app_client(tmp_path: Path) -> Iterator[tuple[TestClient, Runtime]]:
     """The real app on a real runtime: MockFactory pins, SQLite file under tmp."""
-    runtime = build(settings_for(tmp_path, doors=FAST_DOORS), simulate=True)
+    runtime = build(settings_for(tmp_path, doors=FAST_DOORS, mqtt=NO_MQTT), simulate=True)
     with TestClient(create_app(runtime)) as client:
         yield client, runtime
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from locker.domain import credentials, doors, lifecycle
+from locker.domain import commands, credentials, doors, lifecycle
 from locker.domain.codes import parse_credential, qr_payload
 from locker.domain.errors import Conflict, NotFound
 from locker.domain.model import (
@@ -214,6 +214,27 @@ class LockerService:
                 raise NotFound(f"no lockout recorded for terminal {terminal!r}")
             txn.put_terminal(terminal, None)
             txn.emit("command.done", command="lift_lockout", terminal=terminal, source="api")
+
+        self._run(work)
+
+    # -- the conciergerie server ---------------------------------------------
+    def server_command(self, request_id: str, command: commands.Command) -> bool:
+        """Run a server command once per ``request_id``; answer whether it ran now."""
+        return self._run(lambda txn: commands.execute(txn, request_id, command))
+
+    def reject_message(self, reason: str, reservation_id: str | None = None) -> None:
+        """A reservation message that could not be read: ``reservation.rejected``."""
+
+        def work(txn: Txn) -> None:
+            txn.emit("reservation.rejected", reservation_id=reservation_id, reason=reason)
+
+        self._run(work)
+
+    def command_failed(self, reason: str, request_id: str | None = None) -> None:
+        """A command message that could not be read: ``command.failed``."""
+
+        def work(txn: Txn) -> None:
+            txn.emit("command.failed", request_id=request_id, reason=reason)
 
         self._run(work)
 

@@ -198,6 +198,23 @@ class Txn:
         self.changes.events.append(event)
         return event
 
+    def savepoint(self) -> tuple[Changes, int]:
+        c = self.changes
+        copy = Changes(
+            reservations=dict(c.reservations),
+            compartments=dict(c.compartments),
+            openings=dict(c.openings),
+            terminals=dict(c.terminals),
+            events=list(c.events),
+            meta=dict(c.meta),
+            commands=list(c.commands),
+        )
+        return copy, len(self.unlocks)
+
+    def rollback_to(self, point: tuple[Changes, int]) -> None:
+        self.changes = point[0]
+        del self.unlocks[point[1] :]
+
     def fail(self, error: DomainError) -> None:
         """Commit what was recorded (a lockout, say), then raise ``error``."""
         self.error = error

@@ -177,6 +177,37 @@ class SqliteStore:
             )
             return [convert.event_from(r, self._unseal(r) if reveal else None) for r in rows]
 
+    # -- the outbox ---------------------------------------------------------
+    def unsent(self, after_seq: int, limit: int) -> list[Event]:
+        """Events not yet acknowledged by the broker, in ``seq`` order, codes unsealed."""
+        with Session(self._engine) as s:
+            rows = s.exec(
+                select(EventRow)
+                .where(EventRow.seq > after_seq, col(EventRow.sent_at).is_(None))
+                .order_by(col(EventRow.seq))
+                .limit(limit)
+            )
+            return [convert.event_from(r, self._unseal(r)) for r in rows]
+
+    def mark_sent(self, seqs: list[int], at: str) -> None:
+        """The broker acknowledged these events: keep them as the audit log, codes masked."""
+        if not seqs:
+            return
+        table = EventRow.__table__  # type: ignore[attr-defined]
+        with Session(self._engine) as s, s.begin():
+            s.execute(
+                table.update()
+                .where(table.c.seq.in_(seqs))
+                .values(sent_at=at, sealed_secrets=None)
+            )
+
+    def backlog(self) -> int:
+        with Session(self._engine) as s:
+            count = s.exec(
+                select(func.count()).select_from(EventRow).where(col(EventRow.sent_at).is_(None))
+            ).one()
+            return int(count)
+
     def _unseal(self, row: EventRow) -> dict[str, str] | None:
         if row.sealed_secrets is None:
             return None

@@ -1,0 +1,105 @@
+"""Commands from the conciergerie server: each runs once per ``request_id`` and is answered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from locker.domain import doors
+from locker.domain.errors import DomainError
+from locker.domain.model import Purpose
+from locker.domain.state import Txn
+
+
+@dataclass(frozen=True)
+class Resync:
+    """Answer one ``locker.snapshot`` of every reservation that is not final."""
+
+
+@dataclass(frozen=True)
+class OpenDoor:
+    compartment: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SetService:
+    compartment: str
+    in_service: bool
+    reason: str | None = None
+
+
+Command = Resync | OpenDoor | SetService
+NAMES = {Resync: "resync", OpenDoor: "open", SetService: "set_service"}
+
+
+def snapshot(txn: Txn, request_id: str | None) -> None:
+    rows = [
+        {
+            "reservation_id": r.id,
+            "state": r.state.value,
+            "version": r.version,
+            "compartment": r.compartment,
+            "kind": r.kind.value,
+            "expires_at": r.expires_at.isoformat(),
+        }
+        for r in sorted(txn.live_reservations(), key=lambda r: r.created_at)
+    ]
+    txn.emit("locker.snapshot", request_id=request_id, reservations=rows)
+
+
+def execute(txn: Txn, request_id: str, command: Command) -> bool:
+    """Run ``command`` unless ``request_id`` was seen; answer whether it ran.
+
+    A refusal is answered with ``command.failed`` and leaves nothing else behind.
+    """
+    if request_id in txn.changes.commands or txn.store.command_seen(request_id):
+        return False
+    txn.changes.commands.append(request_id)
+    name = NAMES[type(command)]
+    point = txn.savepoint()
+    try:
+        if isinstance(command, Resync):
+            snapshot(txn, request_id)
+        elif isinstance(command, OpenDoor):
+            holder = txn.holder(command.compartment) if _exists(txn, command.compartment) else None
+            doors.start_opening(
+                txn,
+                command.compartment,
+                Purpose.ADMIN,
+                None if holder is None else holder.id,
+                by="server",
+                note=command.reason,
+            )
+        else:
+            comp = txn.compartment(command.compartment)
+            txn.put_compartment(
+                comp.with_(
+                    in_service=command.in_service,
+                    service_reason=None if command.in_service else command.reason,
+                )
+            )
+    except DomainError as exc:
+        txn.rollback_to(point)
+        txn.emit(
+            "command.failed",
+            compartment=getattr(command, "compartment", None),
+            request_id=request_id,
+            command=name,
+            reason=exc.message,
+        )
+        return True
+    txn.emit(
+        "command.done",
+        compartment=getattr(command, "compartment", None),
+        request_id=request_id,
+        command=name,
+    )
+    return True
+
+
+def _exists(txn: Txn, cid: str) -> bool:
+    try:
+        txn.compartment(cid)
+    except DomainError:
+        return False
+    return True

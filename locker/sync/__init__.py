@@ -1,0 +1,1 @@
+"""The conciergerie contract over MQTT: messages, inbound handling, the outbox publisher."""

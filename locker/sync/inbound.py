@@ -1,0 +1,111 @@
+"""Reservations and commands from the server, read and handed to the domain service.
+
+Nothing here raises: a message that cannot be read is answered by an event
+(``reservation.rejected`` or ``command.failed``) naming the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from locker.domain import commands
+from locker.domain.errors import DomainError
+from locker.domain.rules import Upsert
+from locker.domain.service import LockerService
+from locker.sync.messages import (
+    COMMANDS,
+    RESERVATIONS,
+    OpenCommand,
+    ReservationCancel,
+    ResyncCommand,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _reason(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
+        parts.append(f"{where}: {err['msg']}" if where else err["msg"])
+    return "; ".join(parts)[:500]
+
+
+def _guess(raw: bytes, field: str) -> str | None:
+    """The id a broken message names, when it can be read, to help the server match it."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    value = body.get(field) if isinstance(body, dict) else None
+    return value[:128] if isinstance(value, str) and value else None
+
+
+class Inbound:
+    def __init__(self, service: LockerService, max_bytes: int) -> None:
+        self._service = service
+        self._max_bytes = max_bytes
+
+    def _read(self, raw: bytes, adapter: TypeAdapter[Any]) -> tuple[Any, str | None]:
+        if len(raw) > self._max_bytes:
+            return None, f"message of {len(raw)} bytes is over the limit of {self._max_bytes}"
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None, "payload is not UTF-8"
+        try:
+            body = json.loads(text)
+        except json.JSONDecodeError as exc:
+            return None, f"payload is not valid JSON: {exc.msg} at position {exc.pos}"
+        except (ValueError, RecursionError):
+            return None, "payload is not valid JSON (or nested too deeply)"
+        if not isinstance(body, dict):
+            return None, "payload is not a JSON object"
+        try:
+            return adapter.validate_python(body), None
+        except ValidationError as exc:
+            return None, _reason(exc)
+
+    def reservation(self, raw: bytes) -> None:
+        message, reason = self._read(raw, RESERVATIONS)
+        if reason is not None:
+            self._service.reject_message(reason, _guess(raw, "reservation_id"))
+            return
+        try:
+            if isinstance(message, ReservationCancel):
+                self._service.cancel(message.reservation_id, message.version)
+            else:
+                self._service.upsert(
+                    Upsert(
+                        reservation_id=message.reservation_id,
+                        version=message.version,
+                        kind=message.kind,
+                        size=message.size,
+                        expires_at=message.expires_at,
+                        chilled=message.chilled,
+                        accessible=message.accessible,
+                        recipient=message.recipient,
+                        reference=message.reference,
+                    )
+                )
+        except DomainError as exc:  # already answered by an event
+            log.info("reservation %s refused: %s", message.reservation_id, exc.message)
+
+    def command(self, raw: bytes) -> None:
+        message, reason = self._read(raw, COMMANDS)
+        if reason is not None:
+            self._service.command_failed(reason, _guess(raw, "request_id"))
+            return
+        command: commands.Command
+        if isinstance(message, ResyncCommand):
+            command = commands.Resync()
+        elif isinstance(message, OpenCommand):
+            command = commands.OpenDoor(message.compartment, message.reason)
+        else:
+            command = commands.SetService(message.compartment, message.in_service, message.reason)
+        if not self._service.server_command(message.request_id, command):
+            log.info("command %s already executed: not run again", message.request_id)

@@ -1,0 +1,259 @@
+"""The contract's payloads as pydantic models: parsed in, validated out, and the
+source of the JSON schemas in ``api/asyncapi.yaml``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictBool,
+    StrictInt,
+    TypeAdapter,
+)
+
+from locker.domain.model import Kind, Size, State
+
+Timestamp = Annotated[
+    AwareDatetime, PlainSerializer(lambda d: d.isoformat(), return_type=str, when_used="json")
+]
+Id = Annotated[str, Field(min_length=1, max_length=128)]
+Code = Annotated[str, Field(pattern=r"^[0-9]{8}$")]
+Version = Annotated[StrictInt, Field(ge=1)]
+
+
+class _Msg(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- server -> locker: reservations ------------------------------------------
+class ReservationUpsert(_Msg):
+    type: Literal["reservation.upsert"]
+    reservation_id: Id
+    version: Version
+    kind: Kind
+    size: Size
+    chilled: StrictBool = False
+    accessible: StrictBool = False
+    recipient: str | None = Field(default=None, max_length=200)
+    reference: str | None = Field(default=None, max_length=200)
+    expires_at: AwareDatetime
+
+
+class ReservationCancel(_Msg):
+    type: Literal["reservation.cancel"]
+    reservation_id: Id
+    version: Version
+
+
+ReservationMessage = Annotated[
+    ReservationUpsert | ReservationCancel, Field(discriminator="type")
+]
+
+
+# -- server -> locker: commands ----------------------------------------------
+class ResyncCommand(_Msg):
+    type: Literal["resync"]
+    request_id: Id
+
+
+class OpenCommand(_Msg):
+    type: Literal["open"]
+    request_id: Id
+    compartment: Id
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class SetServiceCommand(_Msg):
+    type: Literal["set_service"]
+    request_id: Id
+    compartment: Id
+    in_service: StrictBool
+    reason: str | None = Field(default=None, max_length=200)
+
+
+CommandMessage = Annotated[
+    ResyncCommand | OpenCommand | SetServiceCommand, Field(discriminator="type")
+]
+
+
+# -- locker -> server: events ------------------------------------------------
+class _Event(_Msg):
+    event_id: Id
+    seq: Annotated[StrictInt, Field(ge=1)]
+    at: Timestamp
+    locker_id: Id
+
+
+class ReservationAccepted(_Event):
+    type: Literal["reservation.accepted"]
+    reservation_id: Id
+    compartment: Id
+    version: Version
+    deposit_code: Code | None = Field(default=None, description="dropoff only")
+
+
+class ReservationRejected(_Event):
+    type: Literal["reservation.rejected"]
+    reservation_id: Id | None = None
+    reason: str
+    version: StrictInt | None = None
+
+
+class ReservationCancelled(_Event):
+    type: Literal["reservation.cancelled"]
+    reservation_id: Id
+    compartment: Id | None = None
+    version: Version | None = None
+
+
+class ReservationExpired(_Event):
+    type: Literal["reservation.expired"]
+    reservation_id: Id
+    compartment: Id | None = None
+    version: Version | None = None
+
+
+class ParcelDeposited(_Event):
+    type: Literal["parcel.deposited"]
+    reservation_id: Id
+    compartment: Id
+    pickup_code: Code
+    qr_payload: Annotated[str, Field(pattern=r"^LKR1:[^:]+:[0-9]{8}$")]
+
+
+class ParcelCollected(_Event):
+    type: Literal["parcel.collected"]
+    reservation_id: Id
+    compartment: Id
+
+
+class ParcelReturned(_Event):
+    type: Literal["parcel.returned"]
+    reservation_id: Id
+    compartment: Id
+
+
+class DoorOpened(_Event):
+    type: Literal["door.opened"]
+    compartment: Id
+    reservation_id: Id | None = None
+    reason: Literal["deposit", "pickup", "return", "admin"]
+    by: str = Field(description="code, courier, staff, api or server")
+    note: str | None = None
+
+
+class DoorLeftOpen(_Event):
+    type: Literal["door.left_open"]
+    compartment: Id
+    reservation_id: Id | None = None
+    at_start: bool | None = Field(default=None, description="found open when the locker started")
+
+
+class DoorForcedOpen(_Event):
+    type: Literal["door.forced_open"]
+    compartment: Id
+
+
+class DoorJammed(_Event):
+    type: Literal["door.jammed"]
+    compartment: Id
+    reservation_id: Id | None = None
+    reason: Literal["deposit", "pickup", "return", "admin"]
+    pulses: StrictInt
+
+
+class CodeLockout(_Event):
+    type: Literal["code.lockout"]
+    terminal: str = Field(description="API credential and client address")
+    level: StrictInt
+    retry_after_s: StrictInt
+
+
+class SnapshotEntry(_Msg):
+    reservation_id: Id
+    state: State
+    version: Version
+    compartment: Id | None
+    kind: Kind
+    expires_at: Timestamp
+
+
+class LockerSnapshot(_Event):
+    type: Literal["locker.snapshot"]
+    request_id: Id | None = None
+    reservations: list[SnapshotEntry]
+
+
+class CommandDone(_Event):
+    type: Literal["command.done"]
+    request_id: Id | None = None
+    command: str
+    compartment: Id | None = None
+    in_service: bool | None = None
+    terminal: str | None = None
+    source: str | None = Field(default=None, description="'api' for staff actions over REST")
+
+
+class CommandFailed(_Event):
+    type: Literal["command.failed"]
+    request_id: Id | None = None
+    command: str | None = None
+    compartment: Id | None = None
+    reason: str
+
+
+EventMessage = Annotated[
+    ReservationAccepted
+    | ReservationRejected
+    | ReservationCancelled
+    | ReservationExpired
+    | ParcelDeposited
+    | ParcelCollected
+    | ParcelReturned
+    | DoorOpened
+    | DoorLeftOpen
+    | DoorForcedOpen
+    | DoorJammed
+    | CodeLockout
+    | LockerSnapshot
+    | CommandDone
+    | CommandFailed,
+    Field(discriminator="type"),
+]
+
+
+# -- locker -> server: status (retained) -------------------------------------
+class FreeCounts(_Msg):
+    S: StrictInt
+    M: StrictInt
+    L: StrictInt
+
+
+class Status(_Msg):
+    online: bool
+    locker_id: Id
+    software: str | None = None
+    free: FreeCounts | None = None
+    out_of_service: list[Id] | None = None
+    at: Timestamp | None = None
+
+
+RESERVATIONS = TypeAdapter[ReservationUpsert | ReservationCancel](ReservationMessage)
+COMMANDS = TypeAdapter[ResyncCommand | OpenCommand | SetServiceCommand](CommandMessage)
+EVENTS: TypeAdapter[object] = TypeAdapter(EventMessage)
+
+
+def event_json(body: dict[str, object]) -> bytes:
+    """Validate an outgoing event against its model and serialise it."""
+    model = EVENTS.validate_python(body)
+    return EVENTS.dump_json(model, exclude_none=True)
+
+
+def status_json(status: Status) -> bytes:
+    return status.model_dump_json(exclude_none=True).encode()
+

@@ -1,0 +1,228 @@
+"""The MQTT side of the contract with paho-mqtt 2.x: connection, subscriptions, status.
+
+The locker keeps a persistent session (clean start off, a session expiry),
+so QoS 1 reservations queued at the broker while it was away arrive when it
+returns. Inbound messages are acknowledged by hand, only after the change
+they carry is committed: a crash before the commit means the broker
+delivers them again.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from locker import __version__
+from locker.config import MqttConfig
+from locker.domain.ports import Changes
+from locker.domain.service import LockerService
+from locker.store.sqlite import SqliteStore
+from locker.sync.inbound import Inbound
+from locker.sync.messages import FreeCounts, Status, status_json
+from locker.sync.outbox import Delivery, OutboxPublisher
+
+log = logging.getLogger(__name__)
+
+STATUS_MIN_INTERVAL_S = 0.5
+
+
+class Topics:
+    def __init__(self, prefix: str, locker_id: str) -> None:
+        base = f"{prefix}/lockers/{locker_id}"
+        self.reservations = f"{base}/reservations"
+        self.commands = f"{base}/commands"
+        self.events = f"{base}/events"
+        self.status = f"{base}/status"
+
+
+class MqttSync:
+    def __init__(
+        self, config: MqttConfig, locker_id: str, service: LockerService, store: SqliteStore
+    ) -> None:
+        self._config = config
+        self._locker_id = locker_id
+        self._service = service
+        self.topics = Topics(config.topic_prefix, locker_id)
+        self._inbound = Inbound(service, config.max_message_bytes)
+        self.connected = threading.Event()
+        self.last_error: str | None = None
+        self._status_dirty = True
+        self._status_last: bytes | None = None
+        self._status_at = 0.0
+        self._stopping = False
+        self.client = self._make_client()
+        self.outbox = OutboxPublisher(
+            store,
+            self._publish_event,
+            self.connected,
+            locker_id,
+            window=config.inflight,
+            on_loop=self._maybe_publish_status,
+        )
+        service.subscribe(self._on_commit)
+
+    # -- setup --------------------------------------------------------------
+    def _make_client(self) -> mqtt.Client:
+        c = self._config
+        v5 = c.protocol == "5"
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=c.client_id or f"locker-{self._locker_id}",
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+            clean_session=None if v5 else False,
+            manual_ack=True,
+        )
+        client.will_set(
+            self.topics.status,
+            status_json(Status(online=False, locker_id=self._locker_id)),
+            qos=1,
+            retain=True,
+        )
+        if c.username:
+            client.username_pw_set(c.username, c.password or None)
+        if c.tls:
+            client.tls_set(
+                ca_certs=str(c.ca_file) if c.ca_file else None,
+                certfile=str(c.cert_file) if c.cert_file else None,
+                keyfile=str(c.key_file) if c.key_file else None,
+                cert_reqs=ssl.CERT_REQUIRED,
+                tls_version=ssl.PROTOCOL_TLS_CLIENT,
+            )
+        client.reconnect_delay_set(c.reconnect_min_s, c.reconnect_max_s)
+        client.max_inflight_messages_set(max(c.inflight, 1))
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_publish = self._on_publish
+        return client
+
+    def start(self) -> None:
+        c = self._config
+        props = None
+        if c.protocol == "5":
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = c.session_expiry_s
+        self.client.connect_async(
+            c.host, c.port, keepalive=c.keepalive_s, clean_start=False, properties=props
+        )
+        self.client.loop_start()
+        self.outbox.start()
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """A clean shutdown says so itself: offline status, retained, before disconnecting."""
+        self._stopping = True
+        self.outbox.stop()
+        if self.connected.is_set():
+            info = self.client.publish(
+                self.topics.status,
+                status_json(Status(online=False, locker_id=self._locker_id, at=_now())),
+                qos=1,
+                retain=True,
+            )
+            try:
+                info.wait_for_publish(timeout)
+            except (RuntimeError, ValueError):
+                log.warning("could not publish the offline status")
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    # -- paho callbacks (paho's thread: never raise) --------------------------
+    def _on_connect(
+        self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any = None
+    ) -> None:
+        if reason.is_failure:
+            self.last_error = f"connection refused: {reason}"
+            log.warning("MQTT broker refused the connection: %s", reason)
+            return
+        self.last_error = None
+        client.subscribe([(self.topics.reservations, 1), (self.topics.commands, 1)])
+        self.connected.set()
+        self._status_dirty = True
+        self._status_last = None  # always announce ourselves on a new connection
+        self.outbox.reconnected()
+        log.info("MQTT connected to %s:%d", self._config.host, self._config.port)
+
+    def _on_connect_fail(self, _client: mqtt.Client, _u: Any) -> None:
+        self.last_error = "broker unreachable"
+
+    def _on_disconnect(
+        self, _client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any = None
+    ) -> None:
+        was = self.connected.is_set()
+        self.connected.clear()
+        if was and not self._stopping:
+            self.last_error = f"disconnected: {reason}"
+            log.warning("MQTT connection lost (%s); reconnecting", reason)
+
+    def _on_message(self, client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        try:
+            if msg.topic == self.topics.reservations:
+                self._inbound.reservation(msg.payload)
+            elif msg.topic == self.topics.commands:
+                self._inbound.command(msg.payload)
+        except Exception:
+            # NOTE: not acknowledged: the broker delivers it again after a reconnect.
+            log.exception("message on %s could not be handled; left unacknowledged", msg.topic)
+            return
+        client.ack(msg.mid, msg.qos)
+
+    def _on_publish(self, *_args: Any) -> None:
+        self.outbox.wake()
+
+    # -- outgoing -----------------------------------------------------------
+    def _publish_event(self, body: bytes) -> Delivery:
+        info: Delivery = self.client.publish(self.topics.events, body, qos=1)
+        return info
+
+    def _on_commit(self, changes: Changes) -> None:
+        if changes.events:
+            self.outbox.wake()
+        if changes.reservations or changes.compartments:
+            self._status_dirty = True
+
+    def status(self) -> Status:
+        out_of_service = [c.id for c, _, _ in self._service.compartments() if not c.in_service]
+        return Status(
+            online=True,
+            locker_id=self._locker_id,
+            software=__version__,
+            free=FreeCounts(**self._service.free_counts()),
+            out_of_service=out_of_service,
+            at=_now(),
+        )
+
+    def _maybe_publish_status(self) -> None:
+        if not self._status_dirty or not self.connected.is_set():
+            return
+        if time.monotonic() - self._status_at < STATUS_MIN_INTERVAL_S:
+            return
+        self._status_dirty = False
+        status = self.status()
+        key = status_json(status.model_copy(update={"at": None}))
+        if key == self._status_last:
+            return
+        self.client.publish(self.topics.status, status_json(status), qos=1, retain=True)
+        self._status_last = key
+        self._status_at = time.monotonic()
+
+    def health(self) -> dict[str, object]:
+        return {
+            "enabled": True,
+            "connected": self.connected.is_set(),
+            "broker": f"{self._config.host}:{self._config.port}",
+            "error": self.last_error,
+        }
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
