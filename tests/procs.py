@@ -25,7 +25,12 @@ def free_port() -> int:
 class ServiceProcess:
     """``locker serve --simulate`` as a subprocess, its database and key under ``workdir``."""
 
-    def __init__(self, workdir: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        extra_env: dict[str, str] | None = None,
+        mqtt_port: int | None = None,
+    ) -> None:
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -34,6 +39,9 @@ class ServiceProcess:
             **os.environ,
             "LOCKER_STORAGE__PATH": str(workdir / "locker.db"),
             "LOCKER_SECURITY__KEY_FILE": str(workdir / "locker.key"),
+            "LOCKER_MQTT__ENABLED": "true" if mqtt_port else "false",
+            "LOCKER_MQTT__PORT": str(mqtt_port or 1883),
+            "LOCKER_MQTT__KEEPALIVE_S": "5",
             **(extra_env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None

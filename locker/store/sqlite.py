@@ -196,9 +196,7 @@ class SqliteStore:
         table = EventRow.__table__  # type: ignore[attr-defined]
         with Session(self._engine) as s, s.begin():
             s.execute(
-                table.update()
-                .where(table.c.seq.in_(seqs))
-                .values(sent_at=at, sealed_secrets=None)
+                table.update().where(table.c.seq.in_(seqs)).values(sent_at=at, sealed_secrets=None)
             )
 
     def backlog(self) -> int:

@@ -50,9 +50,7 @@ class ReservationCancel(_Msg):
     version: Version
 
 
-ReservationMessage = Annotated[
-    ReservationUpsert | ReservationCancel, Field(discriminator="type")
-]
+ReservationMessage = Annotated[ReservationUpsert | ReservationCancel, Field(discriminator="type")]
 
 
 # -- server -> locker: commands ----------------------------------------------
@@ -256,4 +254,3 @@ def event_json(body: dict[str, object]) -> bytes:
 
 def status_json(status: Status) -> bytes:
     return status.model_dump_json(exclude_none=True).encode()
-

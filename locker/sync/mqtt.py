@@ -110,7 +110,7 @@ class MqttSync:
         c = self._config
         props = None
         if c.protocol == "5":
-            props = Properties(PacketTypes.CONNECT)
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = c.session_expiry_s
         self.client.connect_async(
             c.host, c.port, keepalive=c.keepalive_s, clean_start=False, properties=props
@@ -167,9 +167,9 @@ class MqttSync:
     def _on_message(self, client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         try:
             if msg.topic == self.topics.reservations:
-                self._inbound.reservation(msg.payload)
+                self._inbound.reservation(bytes(msg.payload))
             elif msg.topic == self.topics.commands:
-                self._inbound.command(msg.payload)
+                self._inbound.command(bytes(msg.payload))
         except Exception:
             # NOTE: not acknowledged: the broker delivers it again after a reconnect.
             log.exception("message on %s could not be handled; left unacknowledged", msg.topic)
@@ -181,8 +181,7 @@ class MqttSync:
 
     # -- outgoing -----------------------------------------------------------
     def _publish_event(self, body: bytes) -> Delivery:
-        info: Delivery = self.client.publish(self.topics.events, body, qos=1)
-        return info
+        return self.client.publish(self.topics.events, body, qos=1)
 
     def _on_commit(self, changes: Changes) -> None:
         if changes.events:

@@ -30,7 +30,8 @@ STALL_S = 30.0  # an in-flight message unacknowledged this long: start again fro
 class Delivery(Protocol):
     """What the publisher needs of paho's ``MQTTMessageInfo``."""
 
-    rc: int
+    @property
+    def rc(self) -> int: ...
 
     def is_published(self) -> bool: ...
 
@@ -94,9 +95,7 @@ class OutboxPublisher:
         inflight: deque[tuple[int, Delivery, float]] = deque()
         cursor = 0
         while (
-            not self._stop.is_set()
-            and self._connected.is_set()
-            and generation == self._generation
+            not self._stop.is_set() and self._connected.is_set() and generation == self._generation
         ):
             self._wake.clear()
             if self._on_loop is not None:

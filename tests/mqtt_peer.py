@@ -1,0 +1,76 @@
+"""The conciergerie's side in tests: a real paho client that pushes and records."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from tests.helpers import wait_for
+
+
+class Server:
+    """Subscribes to a locker's events and status; publishes reservations and commands."""
+
+    def __init__(self, port: int, locker_id: str = "demo", prefix: str = "conciergerie") -> None:
+        self.base = f"{prefix}/lockers/{locker_id}"
+        self.events: list[dict[str, Any]] = []
+        self.raw_events: list[bytes] = []
+        self.status: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"test-server-{id(self)}",
+            protocol=mqtt.MQTTv5,
+        )
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        if not self._ready.wait(10):
+            raise RuntimeError("test server could not subscribe")
+
+    def _on_connect(self, client: mqtt.Client, *_: Any) -> None:
+        client.subscribe([(f"{self.base}/events", 1), (f"{self.base}/status", 1)])
+        self._ready.set()
+
+    def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        body = json.loads(msg.payload)
+        with self._lock:
+            if msg.topic.endswith("/events"):
+                self.events.append(body)
+                self.raw_events.append(bytes(msg.payload))
+            else:
+                self.status = body
+
+    def send(self, channel: str, body: dict[str, Any] | bytes) -> None:
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.client.publish(f"{self.base}/{channel}", payload, qos=1).wait_for_publish(10)
+
+    def unique(self) -> list[dict[str, Any]]:
+        """Events deduplicated by event_id, in arrival order."""
+        seen: set[str] = set()
+        out = []
+        with self._lock:
+            for e in self.events:
+                if e["event_id"] not in seen:
+                    seen.add(e["event_id"])
+                    out.append(e)
+        return out
+
+    def wait_event(self, type_: str, timeout: float = 15, **match: Any) -> dict[str, Any]:
+        def find() -> dict[str, Any] | None:
+            for e in self.unique():
+                if e["type"] == type_ and all(e.get(k) == v for k, v in match.items()):
+                    return e
+            return None
+
+        return wait_for(find, timeout=timeout, what=f"event {type_} {match}")
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
