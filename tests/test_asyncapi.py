@@ -57,7 +57,7 @@ def test_contract_examples_fit() -> None:
     for channel, bodies in examples.items():
         for body in bodies:
             validator(channel).validate(body)
-    bad = {**UPSERT, "version": "1"}
+    bad: dict[str, Any] = {**UPSERT, "version": "1"}
     assert not validator("reservations").is_valid(bad)
 
 
