@@ -38,30 +38,39 @@ class BodyLimit:
                 if too_big:
                     await self._refuse(send)
                     return
+        # Read the body here, up to the limit, and replay it to the app: a body
+        # sent in chunks without Content-Length is refused the same way.
+        chunks: list[bytes] = []
         seen = 0
-        started = False
-
-        async def limited() -> Message:
-            nonlocal seen
+        more = True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited, tracking_send)
-        except _TooLarge:
-            if not started:
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([], message), send)
+                return
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.max_bytes:
                 await self._refuse(send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        await self.app(scope, _replay(chunks, None, receive), send)
 
 
-class _TooLarge(Exception):
-    pass
+def _replay(chunks: list[bytes], final: Message | None, receive: Receive | None = None) -> Receive:
+    """A ``receive`` that hands out the buffered body, then defers to the real one."""
+    body = b"".join(chunks)
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if final is not None:
+            return final
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        assert receive is not None
+        return await receive()
+
+    return replay

@@ -9,7 +9,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, St
 from locker.domain.model import Kind, Reservation, Size, State
 from locker.domain.rules import Upsert
 
-_ID = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$"
+_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+MAX_INT = 2**63 - 1  # SQLite's INTEGER
 
 
 class _In(BaseModel):
@@ -20,7 +21,9 @@ class ReservationIn(_In):
     """The contract's ``reservation.upsert`` fields, without ``type``."""
 
     reservation_id: str = Field(pattern=_ID)
-    version: StrictInt = Field(ge=1, description="grows with every change on the server")
+    version: StrictInt = Field(
+        ge=1, le=MAX_INT, description="grows with every change on the server"
+    )
     kind: Kind
     size: Size
     chilled: StrictBool = False

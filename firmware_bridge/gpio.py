@@ -7,6 +7,7 @@ and tests. Nothing here knows which.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ from gpiozero.pins import Factory
 
 from firmware_bridge.debounce import Debouncer
 from firmware_bridge.pulses import Pulse, PulseQueue
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -82,11 +85,17 @@ class GpioDoors:
         self._listener = listener
 
     def unlock(self, compartment_id: str) -> None:
-        relay = self._relays[compartment_id]
+        relay = self._relays.get(compartment_id)
+        if relay is None:  # a compartment without pins (simulation layouts only)
+            log.warning("compartment %s has no relay wired: nothing to pulse", compartment_id)
+            return
         self._pulses.submit(Pulse(compartment_id, relay.on, relay.off))
 
     def is_open(self, compartment_id: str) -> bool:
-        closed = bool(self._reeds[compartment_id].is_active) == self._timing.closed_when_active
+        reed = self._reeds.get(compartment_id)
+        if reed is None:
+            return False
+        closed = bool(reed.is_active) == self._timing.closed_when_active
         return not closed
 
     def close(self) -> None:

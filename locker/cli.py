@@ -56,7 +56,18 @@ def serve(args: argparse.Namespace) -> int:
     logging.getLogger("locker").info(
         "locker %s on http://%s:%d in %s", settings.locker_id, host, port, mode
     )
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    # NOTE: proxy_headers off: X-Forwarded-For from a client must not pick its own
+    # terminal identity (the lockout is per client address). No access log: it
+    # would record who asked for what, and the kiosk's requests carry codes.
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+    )
     return 0
 
 

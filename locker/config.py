@@ -147,31 +147,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:
-        errors: list[str] = []
-        seen_ids: set[str] = set()
-        seen_pins: dict[int, str] = {}
-        seen_places: dict[tuple[int, int], str] = {}
-        for comp in self.compartments:
-            if comp.id in seen_ids:
-                errors.append(f"compartment id {comp.id!r} is used twice")
-            seen_ids.add(comp.id)
-            for kind in ("relay_pin", "reed_pin"):
-                pin = getattr(comp, kind)
-                if pin is None:
-                    continue
-                if pin in seen_pins:
-                    errors.append(
-                        f"{comp.id}.{kind}: BCM pin {pin} is already used by {seen_pins[pin]}"
-                    )
-                else:
-                    seen_pins[pin] = f"{comp.id}.{kind}"
-            place = (comp.column, comp.row)
-            if place in seen_places:
-                errors.append(
-                    f"{comp.id}: column {comp.column} row {comp.row} is taken by "
-                    f"{seen_places[place]}"
-                )
-            seen_places[place] = comp.id
+        errors = layout_problems([c.model_dump() for c in self.compartments])
         years = self.lockout.policy().expected_years_to_open(len(self.compartments))
         if years < FLOOR_YEARS:
             errors.append(
@@ -200,6 +176,38 @@ class Settings(BaseSettings):
         return problems
 
 
+def layout_problems(compartments: list[Any]) -> list[str]:
+    """Duplicate ids, pins and places. Works on raw TOML tables too, so that
+    ``check-config`` reports them beside the errors of single fields."""
+    errors: list[str] = []
+    seen_ids: set[str] = set()
+    seen_pins: dict[int, str] = {}
+    seen_places: dict[tuple[int, int], str] = {}
+    for comp in compartments:
+        if not isinstance(comp, dict):
+            continue
+        cid = str(comp.get("id"))
+        if cid in seen_ids:
+            errors.append(f"compartment id {cid!r} is used twice")
+        seen_ids.add(cid)
+        for kind in ("relay_pin", "reed_pin"):
+            pin = comp.get(kind)
+            if not isinstance(pin, int):
+                continue
+            if pin in seen_pins:
+                errors.append(f"{cid}.{kind}: BCM pin {pin} is already used by {seen_pins[pin]}")
+            else:
+                seen_pins[pin] = f"{cid}.{kind}"
+        place = (comp.get("column", 0), comp.get("row", 0))
+        if all(isinstance(p, int) for p in place):
+            if place in seen_places:
+                errors.append(
+                    f"{cid}: column {place[0]} row {place[1]} is taken by {seen_places[place]}"
+                )
+            seen_places[place] = cid
+    return errors
+
+
 def config_path(explicit: str | Path | None) -> Path | None:
     raw = explicit if explicit is not None else os.environ.get("LOCKER_CONFIG")
     return Path(raw) if raw else None
@@ -210,11 +218,12 @@ def load_settings(path: Path | None, **overrides: Any) -> Settings:
 
     Raises :class:`ConfigError` listing every problem with its location.
     """
+    raw: dict[str, Any] = {}
     if path is not None:
         if not path.is_file():
             raise ConfigError([f"{path}: no such file"])
         try:
-            tomllib.loads(path.read_text(encoding="utf-8"))
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError([f"{path}: not valid TOML: {exc}"]) from exc
 
@@ -224,7 +233,12 @@ def load_settings(path: Path | None, **overrides: Any) -> Settings:
     try:
         return _FromFile(**overrides)
     except ValidationError as exc:
-        raise ConfigError(format_errors(exc)) from exc
+        problems = format_errors(exc)
+        if not any(p.startswith("(top level)") for p in problems):  # cross-checks did not run
+            comps = overrides.get("compartments", raw.get("compartments"))
+            if isinstance(comps, list):
+                problems += [f"(top level): {p}" for p in layout_problems(comps)]
+        raise ConfigError(problems) from exc
 
 
 def format_errors(exc: ValidationError) -> list[str]:

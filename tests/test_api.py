@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -25,6 +27,8 @@ BOOKING = {
 
 
 def book(client: TestClient, **changes: Any) -> Any:
+    if "reservation_id" in changes:  # a parcel reference belongs to one reservation
+        changes.setdefault("reference", f"REF-{changes['reservation_id']}")
     r = client.post("/api/v1/reservations", json={**BOOKING, **changes}, headers=ADMIN)
     assert r.status_code == 200, r.text
     return r.json()
@@ -143,16 +147,48 @@ def test_oversized_body_is_413(app_client: App) -> None:
     big = {**BOOKING, "recipient": "x" * 70_000}
     r = client.post("/api/v1/reservations", json=big, headers=ADMIN)
     assert r.status_code == 413
+    body = json.dumps(big).encode()
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: sent chunked
+        for i in range(0, len(body), 8192):
+            yield body[i : i + 8192]
+
+    r = client.post("/api/v1/reservations", content=chunks(), headers=ADMIN)
+    assert r.status_code == 413
+    small = json.dumps(BOOKING).encode()
+    headers = {**ADMIN, "Content-Type": "application/json"}
+    r = client.post("/api/v1/reservations", content=iter([small[:10], small[10:]]), headers=headers)
+    assert r.status_code == 200  # a small chunked body goes through whole
     assert client.get("/healthz").status_code == 200
+
+
+def test_huge_numbers_and_odd_ids_are_422(app_client: App) -> None:
+    client, _ = app_client
+    for version in (2**63, 10**20):
+        r = client.post("/api/v1/reservations", json={**BOOKING, "version": version}, headers=ADMIN)
+        assert r.status_code == 422
+    assert (
+        client.get("/api/v1/events?after_seq=99999999999999999999", headers=ADMIN).status_code
+        == 422
+    )
+    r = client.post(
+        "/api/v1/reservations", json={**BOOKING, "reservation_id": "X/1"}, headers=ADMIN
+    )
+    assert r.status_code == 422
+
+
+def test_kiosk_sending_a_reservation_id_is_403_whatever_else(app_client: App) -> None:
+    client, _ = app_client
+    body = {"reservation_id": "R-2031", "deposit_code": "12345678"}
+    assert client.post("/api/v1/deposits", json=body, headers=KIOSK).status_code == 403
 
 
 def test_rejected_upsert_is_409_with_reason(app_client: App) -> None:
     client, _ = app_client
     for i in range(3):
         book(client, reservation_id=f"L{i}", size="L")
-    r = client.post(
-        "/api/v1/reservations", json={**BOOKING, "reservation_id": "L3", "size": "L"}, headers=ADMIN
-    )
+    more = {**BOOKING, "reservation_id": "L3", "size": "L", "reference": "REF-L3"}
+    r = client.post("/api/v1/reservations", json=more, headers=ADMIN)
     assert r.status_code == 409 and "no compartment fits" in r.json()["detail"]
 
 

@@ -77,8 +77,12 @@ def test_every_published_message_fits_the_document(tmp_path: Path) -> None:
             "reservations",
             {**UPSERT, "reservation_id": "D-1", "kind": "dropoff", "size": "S", "reference": None},
         )
-        server.send("reservations", {**UPSERT, "reservation_id": "X", "size": "XL"})
-        server.send("reservations", {**UPSERT, "reservation_id": "C-1", "size": "S"})
+        server.send(
+            "reservations", {**UPSERT, "reference": None, "reservation_id": "X", "size": "XL"}
+        )
+        server.send(
+            "reservations", {**UPSERT, "reference": None, "reservation_id": "C-1", "size": "S"}
+        )
         server.send(
             "reservations", {"type": "reservation.cancel", "reservation_id": "C-1", "version": 2}
         )
@@ -89,7 +93,9 @@ def test_every_published_message_fits_the_document(tmp_path: Path) -> None:
         assert res is not None
         service.pickup("kiosk-0@1", service.codes_of(res)["pickup_code"])
         door_cycle(locker, cid)  # collected
-        server.send("reservations", {**UPSERT, "reservation_id": "E-1", "size": "L"})
+        server.send(
+            "reservations", {**UPSERT, "reference": None, "reservation_id": "E-1", "size": "L"}
+        )
         server.wait_event("reservation.accepted", reservation_id="E-1")
         e_cid = service.deposit_by_courier("E-1")
         door_cycle(locker, e_cid)

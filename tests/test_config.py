@@ -72,6 +72,16 @@ def test_duplicate_pins_and_ids(tmp_path: Path) -> None:
     assert any("compartment id 'A1' is used twice" in p for p in problems(path))
 
 
+def test_field_and_layout_errors_are_listed_together(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text().replace('size = "L"', 'size = "XL"', 1)
+    text = text.replace("reed_pin = 18", "reed_pin = 21", 1)
+    path = tmp_path / "two.toml"
+    path.write_text(text)
+    found = problems(path)
+    assert any(p.startswith("compartments.0.size:") for p in found)
+    assert any("BCM pin 21 is already used" in p for p in found)
+
+
 def test_lockout_floor_is_enforced(tmp_path: Path) -> None:
     path = broken_copy(tmp_path, "forgive_per_day = 2.0", "forgive_per_day = 20.0")
     assert any(p.startswith("(top level): lockout:") for p in problems(path))

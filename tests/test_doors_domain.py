@@ -31,6 +31,37 @@ def test_unopened_door_is_pulsed_again_then_jammed(harness: Harness) -> None:
     assert harness.service.deposit_by_courier("R-1") == cid
 
 
+def test_a_jam_gives_the_pickup_code_back(harness: Harness) -> None:
+    upsert(harness)
+    code = deposit_and_close(harness)
+    harness.service.pickup("t", code)
+    for _ in range(2):
+        harness.clock.advance(harness.rules.open_timeout_s + 1)
+        harness.service.tick()
+    assert types(harness)[-1] == "door.jammed"
+    with pytest.raises(Unavailable):
+        harness.service.pickup("t", code)  # out of service, but the code is not spent
+    harness.service.set_service("A3", True)
+    assert harness.service.pickup("t", code) == "A3"
+
+
+def test_restart_reports_an_interrupted_opening_and_never_pulses_for_nobody(
+    harness: Harness,
+) -> None:
+    upsert(harness)
+    code = deposit_and_close(harness)
+    harness.service.pickup("t", code)
+    pulses = len(harness.doors.unlocked)
+    harness.clock.advance(60)  # the controller was down while the resident went away
+    harness.reopen().reconcile_doors()
+    harness.service.tick()
+    assert len(harness.doors.unlocked) == pulses
+    jammed = harness.store.events(0, 100)[-1]
+    assert jammed.type == "door.jammed" and jammed.data["interrupted"] is True
+    harness.service.set_service("A3", True)
+    assert harness.service.pickup("t", code) == "A3"  # the credential works again
+
+
 def test_door_left_open_is_reported_once(harness: Harness) -> None:
     upsert(harness)
     cid = harness.service.deposit_by_courier("R-1")

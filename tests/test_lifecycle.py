@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from locker.domain.errors import Conflict, NotFound, Rejected, WrongCode
 from locker.domain.model import Kind, Size, State
+from locker.secrets import Sealer
 from tests.conftest import Harness
 from tests.helpers import book
 
@@ -164,8 +166,32 @@ def test_cancel_accepted_frees_the_compartment(harness: Harness) -> None:
     assert res.state is State.CANCELLED and harness.service.free_counts()["M"] == 5
     assert types(harness)[-1] == "reservation.cancelled"
     assert upsert(harness, version=2).state is State.CANCELLED  # stale after cancel
-    with pytest.raises(Rejected, match="cancelled"):
-        upsert(harness, version=3)
+
+
+def test_a_greater_version_books_again_after_a_staff_cancel(harness: Harness) -> None:
+    upsert(harness)
+    harness.service.cancel("R-1")  # staff, over REST: no version
+    res = upsert(harness, version=2)  # decision 17: the greater version wins
+    assert res.state is State.ACCEPTED and res.compartment == "A3" and res.version == 2
+    assert types(harness)[-2:] == ["reservation.cancelled", "reservation.accepted"]
+
+
+def test_collected_reservation_is_not_booked_again(harness: Harness) -> None:
+    upsert(harness)
+    code = deposit_and_close(harness)
+    harness.service.pickup("t", code)
+    harness.cycle_door("A3")
+    with pytest.raises(Rejected, match="already collected"):
+        upsert(harness, version=2)
+
+
+def test_a_parcel_reference_belongs_to_one_live_reservation(harness: Harness) -> None:
+    upsert(harness, "A", reference="COLIS-1")
+    with pytest.raises(Rejected, match="reference"):
+        upsert(harness, "B", reference="COLIS-1")
+    harness.service.cancel("A")
+    assert upsert(harness, "B", reference="COLIS-1").state is State.ACCEPTED
+    assert harness.service.deposit_by_courier(reference="COLIS-1") == "A3"
 
 
 def test_cancel_of_deposited_expires_and_return_frees(harness: Harness) -> None:
@@ -260,3 +286,11 @@ def test_database_file_reveals_no_live_code(harness: Harness) -> None:
     for code in (pickup, deposit):
         assert code.encode() not in raw
         assert code.encode("utf-16-le") not in raw
+        # an unkeyed hash could be reversed by trying all 10^8 codes: none is stored...
+        for text in (code, f"demo:{code}"):
+            for algo in (hashlib.sha256, hashlib.sha1, hashlib.md5):
+                assert algo(text.encode()).hexdigest().encode() not in raw
+        # ...the digest that is stored needs the locker's key
+        assert harness.sealer.digest(code).encode() in raw
+        other_key = Sealer(b"another-key-0123456789", "demo")
+        assert other_key.digest(code).encode() not in raw

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from locker.domain.errors import LockedOut, WrongCode
@@ -99,6 +101,37 @@ def test_paced_guessing_is_held_by_the_strike_bucket() -> None:
         state, _ = register_wrong(policy, state, now)
         day_guesses += 1
     assert day_guesses <= 30 * policy.forgive_per_day + policy.strike_limit
+
+
+def test_honest_typos_at_a_shared_kiosk_never_add_up(harness: Harness) -> None:
+    upsert(harness, expires_at=harness.clock.now() + timedelta(days=60))
+    code = deposit_and_close(harness)
+    typo = code[:-1] + str((int(code[-1]) + 1) % 10)  # one digit off
+    swap = code[1] + code[0] + code[2:] if code[0] != code[1] else typo
+    for _ in range(30):  # four residents' slips a day, for a month
+        for slip in (typo, swap, typo, swap):
+            assert wrong_with(harness, slip) is WrongCode
+            harness.clock.advance(3600)
+        harness.clock.advance(20 * 3600)
+    assert harness.service.pickup("kiosk-0@127.0.0.1", code) == "A3"
+
+
+def test_random_guesses_still_add_up(harness: Harness) -> None:
+    upsert(harness)
+    deposit_and_close(harness)
+    results = []
+    for i in range(12):  # paced: never 5 within 5 minutes
+        results.append(wrong_with(harness, f"{31_415_926 + i * 7_777:08d}"))
+        harness.clock.advance(3600)
+    assert LockedOut in results
+
+
+def wrong_with(h: Harness, code: str) -> type[Exception]:
+    try:
+        h.service.pickup("kiosk-0@127.0.0.1", code)
+    except (WrongCode, LockedOut) as exc:
+        return type(exc)
+    raise AssertionError("a wrong code opened something")
 
 
 def test_floor_of_the_default_policy() -> None:

@@ -28,10 +28,25 @@ def test_schema_matches_the_sqlmodel_tables(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+FROZEN_V1 = Path(__file__).parent / "data" / "schema_v1.sql"
+
+
+def schema(path: Path) -> dict[str, list[tuple[str, str, int]]]:
+    conn = sqlite3.connect(path)
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    out = {
+        t: sorted((r[1], r[2], r[3]) for r in conn.execute(f"PRAGMA table_info({t})"))
+        for t in tables
+    }
+    conn.close()
+    return out
+
+
 def make_v1_copy(source: Path, target: Path) -> None:
-    """Write ``source``'s data into a schema-1 database, as release 1 would have."""
+    """Write ``source``'s data into a schema-1 database, as release 0.1.0 would have."""
     old = sqlite3.connect(target, isolation_level=None)
-    migrations.migrate(old, target=1)
+    old.executescript(FROZEN_V1.read_text())
+    old.execute("PRAGMA user_version = 1")
     old.execute("ATTACH DATABASE ? AS src", (str(source),))
     for table in ("meta", "compartment", "reservation", "opening", "event"):
         cols = ", ".join(columns(old, table))
@@ -64,6 +79,7 @@ def test_version_1_database_opens_without_loss(tmp_path: Path) -> None:
     conn = sqlite3.connect(old_dir / "locker.db")
     assert migrations.current_version(conn) == migrations.LATEST
     old.engine.dispose()
+    assert schema(old_dir / "locker.db") == schema(new_dir / "locker.db")
 
 
 def test_a_newer_database_is_refused(tmp_path: Path) -> None:

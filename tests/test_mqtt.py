@@ -158,7 +158,10 @@ def test_resync_and_commands_run_once(
 ) -> None:
     locker = make_locker(broker.port)
     server.send("reservations", UPSERT)
-    server.send("reservations", {**UPSERT, "reservation_id": "R-2", "kind": "dropoff", "size": "S"})
+    server.send(
+        "reservations",
+        {**UPSERT, "reference": None, "reservation_id": "R-2", "kind": "dropoff", "size": "S"},
+    )
     server.send("commands", {"type": "resync", "request_id": "q-17"})
     snapshot = server.wait_event("locker.snapshot", request_id="q-17")
     assert [
@@ -249,7 +252,12 @@ def test_outage_pickups_keep_working_and_every_event_arrives(
     for i in range(6):
         server.send(
             "reservations",
-            {**UPSERT, "reservation_id": f"R-{i}", "reference": f"REF-{i}", "size": "S"},
+            {
+                **UPSERT,
+                "reservation_id": f"R-{i}",
+                "reference": f"REF-{i}",
+                "size": "S",
+            },
         )
     server.wait_event("reservation.accepted", reservation_id="R-5")
     server.close()
@@ -286,7 +294,9 @@ def test_restart_while_the_broker_holds_queued_reservations(
     wait_for(lambda: connected(first))
     first.stop()  # the persistent session stays at the broker
     for i in range(5):
-        server.send("reservations", {**UPSERT, "reservation_id": f"Q-{i}", "size": "S"})
+        server.send(
+            "reservations", {**UPSERT, "reference": None, "reservation_id": f"Q-{i}", "size": "S"}
+        )
     second = make_locker(broker.port)
     for i in range(5):
         server.wait_event("reservation.accepted", reservation_id=f"Q-{i}")
@@ -365,7 +375,7 @@ def test_service_starts_and_serves_without_a_broker(tmp_path: Path) -> None:
         health = svc.client().get("/healthz").json()
         assert health["ok"] is True and health["mqtt"]["connected"] is False
         admin = svc.client("demo-admin")
-        booking = {**UPSERT, "reservation_id": "R-9"}
+        booking = {**UPSERT, "reference": None, "reservation_id": "R-9"}
         del booking["type"]
         assert admin.post("/api/v1/reservations", json=booking).json()["state"] == "accepted"
         assert svc.client().get("/healthz").json()["mqtt"]["backlog"] == 1

@@ -61,3 +61,20 @@ def test_restart_keeps_reservations_codes_and_seq(service: ServiceProcess, sig: 
     assert opened == {"compartment": res["compartment"]}
     after = admin.get("/api/v1/events").json()
     assert [e["seq"] for e in after] == list(range(1, len(before) + 2))
+
+
+def test_forwarded_for_does_not_make_a_new_terminal(service: ServiceProcess) -> None:
+    service.start()
+    kiosk = service.client("demo-kiosk")
+    codes = []
+    for i in range(5):
+        r = kiosk.post(
+            "/api/v1/pickups",
+            json={"code": "12345678"},
+            headers={"X-Forwarded-For": f"203.0.113.{i}"},
+        )
+        codes.append(r.status_code)
+    assert codes == [404, 404, 404, 404, 429]
+    assert list(service.client("demo-admin").get("/api/v1/lockouts").json()) == [
+        "kiosk-0@127.0.0.1"
+    ]

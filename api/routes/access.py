@@ -18,6 +18,8 @@ def deposit(body: DepositIn, who: AnyRole, service: ServiceDep) -> Opened:
     deposits a dropoff with its ``deposit_code`` (or the QR payload of it)."""
     by_code = body.deposit_code is not None or body.qr_payload is not None
     by_reservation = body.reservation_id is not None or body.reference is not None
+    if by_reservation and who.role == "kiosk":  # decision 5, whatever else was sent
+        raise HTTPException(403, "the kiosk deposits with a deposit code only")
     if by_code == by_reservation:
         raise Invalid("give reservation_id or reference (courier), or deposit_code (kiosk)")
     if by_reservation:

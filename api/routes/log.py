@@ -16,7 +16,7 @@ router = APIRouter(tags=["log"])
 def events(
     _who: Admin,
     service: ServiceDep,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[dict[str, Any]]:
     """Events in the contract's shape; code fields are masked (staff read codes from the

@@ -31,6 +31,24 @@ def new_code(
     raise RuntimeError("could not draw a free code")  # pragma: no cover - 10^8 space
 
 
+def typo_variants(code: str) -> list[str]:
+    """Codes one slip away from ``code``: one digit changed, or two neighbours swapped.
+
+    These are the mistakes people make at a keypad; a random guess lands on one
+    of them for some live code with a chance of about 79 * k / 10^8.
+    """
+    out: list[str] = []
+    for i, digit in enumerate(code):
+        out.extend(code[:i] + d + code[i + 1 :] for d in "0123456789" if d != digit)
+    for i in range(len(code) - 1):
+        if code[i] != code[i + 1]:
+            out.append(code[:i] + code[i + 1] + code[i] + code[i + 2 :])
+    return out
+
+
+TYPO_VARIANTS = 9 * CODE_DIGITS + CODE_DIGITS - 1  # 79 at most
+
+
 def qr_payload(locker_id: str, code: str) -> str:
     return f"{QR_PREFIX}:{locker_id}:{code}"
 

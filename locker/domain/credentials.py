@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import replace
 
+from locker.domain.codes import typo_variants
 from locker.domain.errors import Conflict, LockedOut, Unavailable, WrongCode
 from locker.domain.lockout import register_wrong
 from locker.domain.model import Kind, Reservation, SealedCode, State
@@ -19,9 +20,18 @@ def ensure_not_locked(txn: Txn, terminal: str) -> None:
         raise LockedOut(f"too many wrong codes: try again in {retry} s", retry)
 
 
-def count_wrong(txn: Txn, rules: Rules, terminal: str, error: WrongCode) -> None:
+def is_near_miss(txn: Txn, sealer: CodeSealer, code: str) -> bool:
+    """True when ``code`` is one slip away from a live code of this locker."""
+    return any(txn.by_digest(sealer.digest(v)) is not None for v in typo_variants(code))
+
+
+def count_wrong(
+    txn: Txn, rules: Rules, terminal: str, error: WrongCode, near_miss: bool = False
+) -> None:
     """Record one wrong code for ``terminal``; the caller's error is raised after the commit."""
-    state, locked = register_wrong(rules.lockout, txn.terminal(terminal), txn.now.timestamp())
+    state, locked = register_wrong(
+        rules.lockout, txn.terminal(terminal), txn.now.timestamp(), near_miss
+    )
     txn.put_terminal(terminal, state)
     if not locked:
         txn.fail(error)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from locker.domain.codes import new_code, qr_payload
 from locker.domain.errors import Unavailable
 from locker.domain.model import Opening, Purpose, SealedCode, State
@@ -104,6 +106,36 @@ def _complete(txn: Txn, rules: Rules, sealer: CodeSealer, opening: Opening) -> N
         txn.emit("parcel.returned", reservation_id=res.id, compartment=cid)
 
 
+def jam(txn: Txn, opening: Opening, interrupted: bool = False) -> None:
+    """The door never opened: report it, take the compartment out of service, and give
+    the credential back (it opened nothing), so it works once staff have fixed the door.
+
+    ``interrupted``: the controller restarted before the door was seen open; nobody
+    is pulsed for at start, but the state of the compartment needs a look.
+    """
+    cid = opening.compartment
+    txn.end_opening(cid)
+    comp = txn.compartment(cid)
+    reason = "interrupted door cycle" if interrupted else "door jammed"
+    txn.put_compartment(comp.with_(in_service=False, service_reason=reason))
+    res = txn.reservation(opening.reservation_id) if opening.reservation_id else None
+    if res is not None:
+        if opening.purpose is Purpose.PICKUP and res.state is State.DEPOSITED and res.pickup_code:
+            txn.put(res.with_(pickup_code=replace(res.pickup_code, used=False)))
+        elif (
+            opening.purpose is Purpose.DEPOSIT and res.state is State.ACCEPTED and res.deposit_code
+        ):
+            txn.put(res.with_(deposit_code=replace(res.deposit_code, used=False)))
+    txn.emit(
+        "door.jammed",
+        reservation_id=opening.reservation_id,
+        compartment=cid,
+        reason=opening.purpose.value,
+        pulses=opening.attempts,
+        interrupted=interrupted or None,
+    )
+
+
 def supervise(txn: Txn, rules: Rules) -> None:
     """Pulse again, or raise ``door.jammed`` / ``door.left_open``, as time has passed."""
     for opening in txn.openings():
@@ -117,16 +149,7 @@ def supervise(txn: Txn, rules: Rules) -> None:
             txn.put_opening(opening.with_(attempts=opening.attempts + 1, pulsed_at=txn.now))
             txn.unlocks.append(cid)
             continue
-        txn.end_opening(cid)
-        comp = txn.compartment(cid)
-        txn.put_compartment(comp.with_(in_service=False, service_reason="door jammed"))
-        txn.emit(
-            "door.jammed",
-            reservation_id=opening.reservation_id,
-            compartment=cid,
-            reason=opening.purpose.value,
-            pulses=opening.attempts,
-        )
+        jam(txn, opening)
     for comp in txn.compartments():
         if not comp.door_open or comp.left_open_reported or comp.door_open_since is None:
             continue

@@ -37,7 +37,9 @@ def upsert(txn: Txn, sealer: CodeSealer, req: Upsert) -> Reservation | None:
     existing = txn.reservation(req.reservation_id)
     if existing is not None and req.version <= existing.version:
         return existing  # duplicate or stale: changes nothing, not an error
-    if existing is None:
+    if existing is None or existing.state is State.CANCELLED or not _item_ever_in(existing):
+        # New, or booked again by a newer version after a cancel or an expiry
+        # with nothing inside (decision 17: the greater version wins).
         return _create(txn, sealer, req)
     if existing.state is State.ACCEPTED:
         return _update_accepted(txn, sealer, existing, req)
@@ -45,6 +47,17 @@ def upsert(txn: Txn, sealer: CodeSealer, req: Upsert) -> Reservation | None:
         return _update_deposited(txn, existing, req)
     reject(txn, req.reservation_id, req.version, f"reservation is already {existing.state}")
     return None
+
+
+def _item_ever_in(res: Reservation) -> bool:
+    return res.state is not State.EXPIRED or res.deposited_at is not None
+
+
+def _reference_taken(txn: Txn, req: Upsert) -> bool:
+    if not req.reference:
+        return False
+    other = txn.by_reference(req.reference)
+    return other is not None and other.id != req.reservation_id
 
 
 def _deposit_code(txn: Txn, sealer: CodeSealer) -> tuple[str, SealedCode]:
@@ -65,6 +78,9 @@ def _accepted_event(txn: Txn, res: Reservation, code: str | None) -> None:
 def _create(txn: Txn, sealer: CodeSealer, req: Upsert) -> Reservation | None:
     if req.expires_at <= txn.now:
         reject(txn, req.reservation_id, req.version, "too late: expires_at is in the past")
+        return None
+    if _reference_taken(txn, req):
+        reject(txn, req.reservation_id, req.version, "reference is used by another reservation")
         return None
     comp = choose(free_compartments(txn), req.size, req.chilled, req.accessible)
     if comp is None:
@@ -103,6 +119,9 @@ def _update_accepted(
     current = txn.compartment(res.compartment) if res.compartment else None
     if txn.opening(res.compartment or "") is not None:
         reject(txn, res.id, req.version, "a door cycle is in progress for this reservation")
+        return None
+    if _reference_taken(txn, req):
+        reject(txn, res.id, req.version, "reference is used by another reservation")
         return None
     if current is not None and current.in_service and _fits(current, req):
         comp: Compartment | None = current

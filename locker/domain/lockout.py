@@ -11,6 +11,12 @@ Two rules work together:
   paces guesses to dodge the short rule is held to ``forgive_per_day``
   guesses a day in the long run, which is what the floor is computed from.
 
+A code one slip away from a live code (one digit changed, two neighbours
+swapped) is an honest typo: it counts toward the short rule only, so the
+residents sharing one kiosk do not add up to a lockout over the days. A
+random guess is such a near miss with a chance of 79 * k / 10^8, which the
+floor computation takes into account.
+
 A resident who mistypes twice is never locked out by either rule.
 """
 
@@ -18,6 +24,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+
+from locker.domain.codes import TYPO_VARIANTS
 
 DAY_S = 86_400.0
 YEAR_DAYS = 365.25
@@ -55,7 +63,10 @@ class LockoutPolicy:
         paced = max(0.0, tries - self.strike_limit)
         if self.forgive_per_day <= 0:
             return math.inf
-        return paced / self.forgive_per_day / YEAR_DAYS
+        # Near misses of a live code are not counted in the bucket: an attacker
+        # gets that many guesses "for free".
+        counted = max(0.0, 1.0 - TYPO_VARIANTS * live_codes / code_space)
+        return paced * counted / self.forgive_per_day / YEAR_DAYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +110,14 @@ def _decayed_level(policy: LockoutPolicy, state: TerminalState, now: float) -> i
 
 
 def register_wrong(
-    policy: LockoutPolicy, state: TerminalState, now: float
+    policy: LockoutPolicy, state: TerminalState, now: float, near_miss: bool = False
 ) -> tuple[TerminalState, bool]:
-    """Count one wrong code at ``now``; answer the new state and whether a lockout began."""
+    """Count one wrong code at ``now``; answer the new state and whether a lockout began.
+
+    ``near_miss``: the code is one slip away from a live code (an honest typo).
+    """
     recent = (*(t for t in state.recent if now - t < policy.window_s), now)
-    strikes = _drained(policy, state, now) + 1.0
+    strikes = _drained(policy, state, now) + (0.0 if near_miss else 1.0)
     level = _decayed_level(policy, state, now)
     if len(recent) >= policy.max_wrong or strikes >= policy.strike_limit:
         level += 1

@@ -140,7 +140,8 @@ class LockerService:
             )
             if not isinstance(found, tuple):
                 if found.reason == "unknown":
-                    credentials.count_wrong(txn, self.rules, terminal, found)
+                    near = locker_id is None and credentials.is_near_miss(txn, self._sealer, digits)
+                    credentials.count_wrong(txn, self.rules, terminal, found, near)
                     return ""
                 raise found
             res, _ = found
@@ -243,9 +244,14 @@ class LockerService:
         self._run(lambda txn: doors.door_changed(txn, self.rules, self._sealer, cid, is_open))
 
     def reconcile_doors(self) -> None:
-        """At start: read every switch; a door found open raises ``door.left_open``."""
+        """At start: read every switch. A door found open raises ``door.left_open``; an
+        opening whose door was shut again completes; one whose door was never seen
+        open is reported (``door.jammed``, interrupted) rather than pulsed again."""
 
         def work(txn: Txn) -> None:
+            for opening in txn.openings():
+                if not opening.door_seen_open and not self._actuator.is_open(opening.compartment):
+                    doors.jam(txn, opening, interrupted=True)  # never pulse for nobody
             for comp in txn.compartments():
                 is_open = self._actuator.is_open(comp.id)
                 if is_open and not comp.door_open and txn.opening(comp.id) is None:

@@ -58,6 +58,7 @@ def compartment_from(row: CompartmentRow, base: Compartment) -> Compartment:
 
 def reservation_row(res: Reservation) -> dict[str, object]:
     dep, pick = res.deposit_code, res.pickup_code
+    live = res.holds_compartment
     return {
         "id": res.id,
         "version": res.version,
@@ -73,11 +74,11 @@ def reservation_row(res: Reservation) -> dict[str, object]:
         "created_at": res.created_at.isoformat(),
         "updated_at": res.updated_at.isoformat(),
         "deposit_digest": dep and dep.digest,
-        # NOTE: a used code's ciphertext is dropped: nothing left to re-display.
-        "deposit_sealed": dep.sealed if dep and not dep.used else None,
+        # NOTE: ciphertexts go once the reservation is over: nothing left to show.
+        "deposit_sealed": dep.sealed if dep and live else None,
         "deposit_used": bool(dep and dep.used),
         "pickup_digest": pick and pick.digest,
-        "pickup_sealed": pick.sealed if pick and not pick.used else None,
+        "pickup_sealed": pick.sealed if pick and live else None,
         "pickup_used": bool(pick and pick.used),
         "deposited_at": _t(res.deposited_at),
         "closed_at": _t(res.closed_at),

@@ -21,9 +21,9 @@ from locker.domain.model import Kind, Size, State
 Timestamp = Annotated[
     AwareDatetime, PlainSerializer(lambda d: d.isoformat(), return_type=str, when_used="json")
 ]
-Id = Annotated[str, Field(min_length=1, max_length=128)]
+Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^/#+\x00]+$")]
 Code = Annotated[str, Field(pattern=r"^[0-9]{8}$")]
-Version = Annotated[StrictInt, Field(ge=1)]
+Version = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
 
 
 class _Msg(BaseModel):
@@ -163,6 +163,9 @@ class DoorJammed(_Event):
     reservation_id: Id | None = None
     reason: Literal["deposit", "pickup", "return", "admin"]
     pulses: StrictInt
+    interrupted: bool | None = Field(
+        default=None, description="the controller restarted before the door was seen open"
+    )
 
 
 class CodeLockout(_Event):
