@@ -107,6 +107,9 @@ def parser() -> argparse.ArgumentParser:
         "--hardware", action="store_true", help="also apply the rules for a real cabinet"
     )
     c.set_defaults(func=check_config)
+    from locker import conciergerie
+
+    conciergerie.add_parser(sub)
     return top
 
 

@@ -6,6 +6,7 @@ import json
 import signal
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -381,3 +382,30 @@ def test_service_starts_and_serves_without_a_broker(tmp_path: Path) -> None:
         assert svc.client().get("/healthz").json()["mqtt"]["backlog"] == 1
     finally:
         svc.stop()
+
+
+def test_conciergerie_simulator_pushes_and_prints_events_once(
+    broker: Broker, make_locker: LockerFactory
+) -> None:
+    locker = make_locker(broker.port)
+    base = [sys.executable, "-m", "locker.cli", "conciergerie"]
+    common = ["--port", str(broker.port), "--wait", "3"]
+    run = subprocess.run(
+        [*base, "upsert", "--id", "R-77", "--size", "L", "--reference", "P-77", *common],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    events = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    assert [(e["type"], e["compartment"]) for e in events] == [("reservation.accepted", "A2")]
+    assert locker.service.reservation("R-77") is not None
+    run = subprocess.run(
+        [*base, "resync", "--request-id", "q-77", *common],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    types = [json.loads(line)["type"] for line in run.stdout.splitlines() if line.startswith("{")]
+    assert types == ["locker.snapshot", "command.done"]

@@ -27,10 +27,13 @@ from locker.sync.messages import (
 log = logging.getLogger(__name__)
 
 
+_TAGS = {"reservation.upsert", "reservation.cancel", "resync", "open", "set_service"}
+
+
 def _reason(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
-        where = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
+        where = ".".join(str(p) for p in err["loc"] if str(p) not in _TAGS)
         parts.append(f"{where}: {err['msg']}" if where else err["msg"])
     return "; ".join(parts)[:500]
 
