@@ -288,17 +288,18 @@ def test_outage_pickups_keep_working_and_every_event_arrives(
         again.close()
 
 
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
 def test_restart_while_the_broker_holds_queued_reservations(
-    broker: Broker, server: Server, make_locker: LockerFactory
+    broker: Broker, server: Server, make_locker: LockerFactory, protocol: str
 ) -> None:
-    first = make_locker(broker.port)
+    first = make_locker(broker.port, protocol=protocol)
     wait_for(lambda: connected(first))
     first.stop()  # the persistent session stays at the broker
     for i in range(5):
         server.send(
             "reservations", {**UPSERT, "reference": None, "reservation_id": f"Q-{i}", "size": "S"}
         )
-    second = make_locker(broker.port)
+    second = make_locker(broker.port, protocol=protocol)
     for i in range(5):
         server.wait_event("reservation.accepted", reservation_id=f"Q-{i}")
     assert [r.id for r in second.service.reservations()] == [f"Q-{i}" for i in range(5)]
