@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from api import errors
-from api.auth import TokenTable
+from api.auth import CourierSessions, TokenTable
 from api.limits import BodyLimit
-from api.routes import access, compartments, log, reservations, sim
+from api.live import LiveHub
+from api.routes import access, compartments, kiosk, log, page, reservations, sim
 from locker import __version__
 from locker.runtime import Runtime
 
@@ -39,14 +41,18 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.tokens = TokenTable(runtime.settings.api.tokens)
+    app.state.courier_sessions = CourierSessions(runtime.settings.kiosk.courier_idle_s)
+    app.state.live = LiveHub(runtime.service)
     errors.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (reservations, access, compartments, log):
+    for module in (reservations, access, compartments, log, kiosk):
         api.include_router(module.router)
     if runtime.simulate:
         api.include_router(sim.router)
     app.include_router(api)
+    app.include_router(page.router)
+    app.mount("/kiosk", StaticFiles(directory=page.ASSETS), name="kiosk")
 
     @app.get("/healthz", tags=["health"], summary="Liveness, no token needed")
     def healthz() -> dict[str, object]:

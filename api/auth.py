@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -43,6 +46,51 @@ class TokenTable:
         return found
 
 
+@dataclass
+class _Session:
+    credential: str
+    expires: float
+
+
+class CourierSessions:
+    """Short-lived courier tokens handed out at the kiosk for a PIN (decision 7).
+
+    A session ends after ``idle_s`` without use; each use extends it.
+    """
+
+    def __init__(self, idle_s: float) -> None:
+        self.idle_s = idle_s
+        self._sessions: dict[bytes, _Session] = {}
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def open(self) -> str:
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            self._count += 1
+            key = hashlib.sha256(token.encode()).digest()
+            self._sessions[key] = _Session(
+                f"courier-session-{self._count}", time.monotonic() + self.idle_s
+            )
+        return token
+
+    def identify(self, token: str) -> str | None:
+        key = hashlib.sha256(token.encode()).digest()
+        now = time.monotonic()
+        with self._lock:
+            for stale in [k for k, s in self._sessions.items() if s.expires <= now]:
+                del self._sessions[stale]
+            session = self._sessions.get(key)
+            if session is None:
+                return None
+            session.expires = now + self.idle_s
+            return session.credential
+
+    def close(self, token: str) -> None:
+        with self._lock:
+            self._sessions.pop(hashlib.sha256(token.encode()).digest(), None)
+
+
 def _unauthorised(message: str) -> HTTPException:
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"}
@@ -57,7 +105,11 @@ def principal(request: Request) -> Principal:
     table: TokenTable = request.app.state.tokens
     found = table.identify(token.strip())
     if found is None:
-        raise _unauthorised("unknown bearer token")
+        sessions: CourierSessions = request.app.state.courier_sessions
+        session = sessions.identify(token.strip())
+        if session is None:
+            raise _unauthorised("unknown or expired bearer token")
+        found = ("courier_session", session)
     role, credential = found
     client = request.client.host if request.client else "unknown"
     return Principal(role, credential, client)
@@ -75,6 +127,15 @@ def require(*roles: str) -> Callable[[Principal], Principal]:
     return check
 
 
+def bearer(request: Request) -> str:
+    return request.headers.get("authorization", "").partition(" ")[2].strip()
+
+
 Admin = Annotated[Principal, Depends(require("admin"))]
 Staff = Annotated[Principal, Depends(require("admin", "courier"))]
 AnyRole = Annotated[Principal, Depends(require(*ROLES))]
+Depositor = Annotated[Principal, Depends(require(*ROLES, "courier_session"))]
+Kiosk = Annotated[Principal, Depends(require("kiosk", "admin"))]
+KioskUser = Annotated[Principal, Depends(require("kiosk", "courier_session", "admin"))]
+CourierUser = Annotated[Principal, Depends(require("courier", "courier_session", "admin"))]
+CourierSession = Annotated[Principal, Depends(require("courier_session"))]

@@ -20,6 +20,7 @@ _FR = {
     "used": "Ce code a déjà servi.",
     "expired": "Ce code a expiré. Contactez la conciergerie.",
     "cancelled": "Cette réservation a été annulée.",
+    "pin": "Code livreur incorrect.",
     "locked_out": "Trop de codes erronés. Réessayez dans {s} secondes.",
     "unavailable": "Ce casier est momentanément indisponible. Contactez la conciergerie.",
 }
@@ -29,7 +30,7 @@ def answer(exc: DomainError) -> JSONResponse:
     body: dict[str, object] = {"detail": exc.message, "error": exc.code}
     headers: dict[str, str] = {}
     if isinstance(exc, WrongCode):
-        status = 404 if exc.reason == "unknown" else 410
+        status = {"unknown": 404, "pin": 401}.get(exc.reason, 410)
         body["reason"] = exc.reason
         body["message_fr"] = _FR[exc.reason]
     elif isinstance(exc, LockedOut):

@@ -88,6 +88,22 @@ def check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def hash_pin_command(_args: argparse.Namespace) -> int:
+    import getpass
+
+    from locker.pins import hash_pin
+
+    if sys.stdin.isatty():
+        pin = getpass.getpass("Courier PIN (4 to 12 digits): ")
+    else:
+        pin = sys.stdin.readline().strip()
+    if not (pin.isdigit() and 4 <= len(pin) <= 12):
+        print("a PIN is 4 to 12 digits", file=sys.stderr)
+        return 1
+    print(hash_pin(pin))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="locker", description="Parcel-locker controller")
     sub = top.add_subparsers(dest="command", required=True)
@@ -107,6 +123,8 @@ def parser() -> argparse.ArgumentParser:
         "--hardware", action="store_true", help="also apply the rules for a real cabinet"
     )
     c.set_defaults(func=check_config)
+    h = sub.add_parser("hash-pin", help="hash a courier PIN for kiosk.courier_pin_hashes")
+    h.set_defaults(func=hash_pin_command)
     from locker import conciergerie
 
     conciergerie.add_parser(sub)

@@ -21,6 +21,7 @@ from pydantic_settings import (
 
 from locker.domain.lockout import FLOOR_YEARS, LockoutPolicy
 from locker.domain.model import Size
+from locker.pins import DEMO_PIN, is_pin_hash, verify_pin
 
 DEMO_TOKENS = {"admin": "demo-admin", "courier": "demo-courier", "kiosk": "demo-kiosk"}
 
@@ -90,6 +91,20 @@ class ClockConfig(_Strict):
     )
 
 
+class KioskConfig(_Strict):
+    courier_pin_hashes: list[str] = Field(
+        default_factory=list, description="scrypt hashes of courier PINs: `locker hash-pin`"
+    )
+    courier_idle_s: float = Field(default=600.0, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _hashes(self) -> KioskConfig:
+        for i, text in enumerate(self.courier_pin_hashes):
+            if not is_pin_hash(text):
+                raise ValueError(f"kiosk.courier_pin_hashes.{i}: not a hash from `locker hash-pin`")
+        return self
+
+
 class MqttConfig(_Strict):
     enabled: bool = True
     host: str = "127.0.0.1"
@@ -132,6 +147,7 @@ class Settings(BaseSettings):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     clock: ClockConfig = Field(default_factory=ClockConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    kiosk: KioskConfig = Field(default_factory=KioskConfig)
     tick_s: float = Field(default=0.25, gt=0, le=5)
 
     @classmethod
@@ -168,6 +184,8 @@ class Settings(BaseSettings):
                     problems.append(f"api.tokens.{role}: the demo token {token!r} is not allowed")
                 elif len(token) < 16:
                     problems.append(f"api.tokens.{role}: tokens need at least 16 characters")
+        if verify_pin(DEMO_PIN, self.kiosk.courier_pin_hashes):
+            problems.append(f"kiosk.courier_pin_hashes: the demo PIN {DEMO_PIN} is not allowed")
         if not self.security.secret_key and self.security.key_file is None:
             problems.append("security: set secret_key or key_file (the key sealing the codes)")
         for comp in self.compartments:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
-from api.auth import AnyRole
+from api.auth import AnyRole, Depositor
 from api.deps import ServiceDep
 from api.schemas import DepositIn, Opened, PickupIn
 from locker.domain.errors import Invalid
@@ -13,7 +13,7 @@ router = APIRouter(tags=["doors"])
 
 
 @router.post("/deposits", response_model=Opened, summary="Open a compartment to deposit")
-def deposit(body: DepositIn, who: AnyRole, service: ServiceDep) -> Opened:
+def deposit(body: DepositIn, who: Depositor, service: ServiceDep) -> Opened:
     """A courier deposits a delivery by ``reservation_id`` or ``reference``; the kiosk
     deposits a dropoff with its ``deposit_code`` (or the QR payload of it)."""
     by_code = body.deposit_code is not None or body.qr_payload is not None
@@ -23,7 +23,7 @@ def deposit(body: DepositIn, who: AnyRole, service: ServiceDep) -> Opened:
     if by_code == by_reservation:
         raise Invalid("give reservation_id or reference (courier), or deposit_code (kiosk)")
     if by_reservation:
-        if who.role not in ("courier", "admin"):
+        if who.role not in ("courier", "admin", "courier_session"):
             raise HTTPException(403, "the kiosk deposits with a deposit code only")
         cid = service.deposit_by_courier(body.reservation_id, body.reference)
     else:

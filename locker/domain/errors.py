@@ -35,7 +35,8 @@ class WrongCode(DomainError):
     """A well-formed code that opens nothing.
 
     ``reason`` is ``unknown`` (matches no code: counts toward the terminal's
-    lockout), or ``used``, ``expired``, ``cancelled`` for a code that was real.
+    lockout), or ``used``, ``expired``, ``cancelled`` for a code that was real;
+    ``pin`` for a wrong courier PIN (it counts too).
     """
 
     code = "wrong_code"

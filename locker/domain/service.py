@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from locker.domain import commands, credentials, doors, lifecycle
 from locker.domain.codes import parse_credential, qr_payload
-from locker.domain.errors import Conflict, NotFound
+from locker.domain.errors import Conflict, LockedOut, NotFound, WrongCode
 from locker.domain.model import (
     Compartment,
     CompartmentSpec,
@@ -123,36 +123,64 @@ class LockerService:
         return self._run(work)
 
     def deposit_with_code(self, terminal: str, code: str | None, qr: str | None = None) -> str:
-        return self._open_with_code(terminal, code, qr, want_pickup=False)
+        return self._open_with_code(terminal, code, qr, (False,))[1]
 
     def pickup(self, terminal: str, code: str | None, qr: str | None = None) -> str:
-        return self._open_with_code(terminal, code, qr, want_pickup=True)
+        return self._open_with_code(terminal, code, qr, (True,))[1]
+
+    def use_code(
+        self, terminal: str, code: str | None, qr: str | None = None
+    ) -> tuple[Purpose, str]:
+        """The kiosk's one entry: a pickup code or a dropoff's deposit code, whichever it is.
+
+        A code that is neither counts once toward the lockout."""
+        return self._open_with_code(terminal, code, qr, (True, False))
 
     def _open_with_code(
-        self, terminal: str, code: str | None, qr: str | None, want_pickup: bool
-    ) -> str:
+        self, terminal: str, code: str | None, qr: str | None, kinds: tuple[bool, ...]
+    ) -> tuple[Purpose, str]:
         locker_id, digits = parse_credential(code, qr)
 
-        def work(txn: Txn) -> str:
+        def work(txn: Txn) -> tuple[Purpose, str]:
             credentials.ensure_not_locked(txn, terminal)
-            found = credentials.find_code(
-                txn, self.rules, self._sealer, self._store, locker_id, digits, want_pickup
-            )
-            if not isinstance(found, tuple):
-                if found.reason == "unknown":
-                    near = locker_id is None and credentials.is_near_miss(txn, self._sealer, digits)
-                    credentials.count_wrong(txn, self.rules, terminal, found, near)
-                    return ""
-                raise found
-            res, _ = found
-            credentials.check_usable(txn, res, self.clock_trusted())
-            res = credentials.consume(txn, res, want_pickup)
-            purpose = Purpose.PICKUP if want_pickup else Purpose.DEPOSIT
-            assert res.compartment is not None
-            doors.start_opening(txn, res.compartment, purpose, res.id, by="code")
-            return res.compartment
+            refusals = []
+            for want_pickup in kinds:
+                found = credentials.find_code(
+                    txn, self.rules, self._sealer, self._store, locker_id, digits, want_pickup
+                )
+                if isinstance(found, tuple):
+                    res, _ = found
+                    credentials.check_usable(txn, res, self.clock_trusted())
+                    res = credentials.consume(txn, res, want_pickup)
+                    purpose = Purpose.PICKUP if want_pickup else Purpose.DEPOSIT
+                    assert res.compartment is not None
+                    doors.start_opening(txn, res.compartment, purpose, res.id, by="code")
+                    return purpose, res.compartment
+                refusals.append(found)
+            for refusal in refusals:
+                if refusal.reason != "unknown":
+                    raise refusal  # a real code, used or expired: no lockout count
+            near = locker_id is None and credentials.is_near_miss(txn, self._sealer, digits)
+            credentials.count_wrong(txn, self.rules, terminal, refusals[0], near)
+            return Purpose.PICKUP, ""
 
         return self._run(work)
+
+    def courier_sign_in(self, terminal: str, pin_ok: Callable[[], bool]) -> None:
+        """A courier PIN typed at ``terminal``: wrong ones count toward its lockout."""
+        with self._lock:
+            retry = self._state.terminals.get(terminal)
+            wait = None if retry is None else retry.retry_after(self._clock.now().timestamp())
+        if wait is not None:
+            raise LockedOut(f"too many wrong codes: try again in {wait} s", wait)
+        if pin_ok():  # slow on purpose (scrypt): checked outside the lock
+            return
+
+        def work(txn: Txn) -> None:
+            credentials.ensure_not_locked(txn, terminal)
+            credentials.count_wrong(txn, self.rules, terminal, WrongCode("wrong PIN", "pin"))
+
+        self._run(work)
 
     def return_item(self, reservation_id: str) -> str:
         def work(txn: Txn) -> str:

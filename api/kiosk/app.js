@@ -1,0 +1,548 @@
+/* The kiosk screen: French first, English on request. No framework, no build step. */
+"use strict";
+
+const CONFIG = JSON.parse(document.getElementById("kiosk-config").textContent);
+const API = "/api/v1";
+const THANKS_S = 6;
+const ERROR_S = 20;
+const DOOR_IDLE_S = 180;
+const CODE_IDLE_S = 60;
+const QR_RE = /LKR1:[A-Za-z0-9][A-Za-z0-9._-]{0,63}:[0-9]{8}$/;
+
+const TEXT = {
+  fr: {
+    title: "Consigne de la conciergerie",
+    other_lang: "English",
+    start_heading: "Accueil",
+    collect: "Retirer un colis",
+    dropoff: "Déposer un article",
+    dropoff_hint: "pressing, cordonnerie…",
+    scan_hint: "Vous pouvez aussi scanner votre QR code.",
+    courier: "Livreur",
+    back: "Retour",
+    back_start: "Retour à l'accueil",
+    erase: "Effacer",
+    validate: "Valider",
+    code_collect: "Votre code de retrait",
+    code_dropoff: "Votre code de dépôt",
+    code_help: "Tapez les 8 chiffres reçus de la conciergerie.",
+    pin_title: "Code livreur",
+    pin_help: "Tapez votre code livreur.",
+    door_open: "Porte {door} ouverte",
+    door_opening: "La porte {door} s'ouvre…",
+    take_and_close: "Prenez votre article, puis refermez la porte.",
+    put_and_close: "Déposez votre article, puis refermez la porte.",
+    close_door: "Refermez la porte, s'il vous plaît.",
+    thanks: "Merci !",
+    thanks_collect: "Bonne journée.",
+    thanks_dropoff: "Votre article est bien déposé. Bonne journée.",
+    err_unknown: "Code inconnu",
+    err_unknown_text: "Ce code n'est pas reconnu. Vérifiez les 8 chiffres et réessayez.",
+    err_used: "Code déjà utilisé",
+    err_used_text: "Ce code a déjà servi. Pour toute question, appelez la conciergerie au {phone}.",
+    err_expired: "Code expiré",
+    err_expired_text: "Ce code n'est plus valable. Appelez la conciergerie au {phone}.",
+    err_locked: "Trop d'essais",
+    err_locked_text: "Trop de codes erronés. Réessayez dans {wait}.",
+    err_jammed: "Porte bloquée",
+    err_jammed_text: "La porte {door} ne s'est pas ouverte. Appelez la conciergerie au {phone}.",
+    err_unavailable: "Casier indisponible",
+    err_unavailable_text: "Ce casier est momentanément indisponible. Appelez la conciergerie au {phone}.",
+    err_offline: "Service indisponible",
+    err_offline_text: "Le service est momentanément indisponible. Réessayez dans un instant ou appelez la conciergerie au {phone}.",
+    err_pin: "Code livreur incorrect",
+    err_pin_text: "Vérifiez votre code et réessayez.",
+    err_session: "Session terminée",
+    err_session_text: "Votre session livreur a expiré. Tapez à nouveau votre code livreur.",
+    err_no_token: "Terminal non autorisé",
+    err_no_token_text: "Cette page ne fonctionne que sur l'écran de la consigne.",
+    err_generic: "Opération impossible",
+    err_generic_text: "Cela n'a pas fonctionné. Appelez la conciergerie au {phone}.",
+    courier_list: "Colis à déposer",
+    courier_done: "Terminer",
+    reference_label: "Référence du colis",
+    open: "Ouvrir",
+    no_parcels: "Aucun colis en attente de dépôt.",
+    size: "Taille {size}",
+    minutes: "{m} min {s} s",
+    seconds: "{s} s",
+    offline_banner: "Connexion au service perdue : nouvelle tentative…",
+  },
+  en: {
+    title: "Conciergerie parcel locker",
+    other_lang: "Français",
+    start_heading: "Home",
+    collect: "Collect a parcel",
+    dropoff: "Drop something off",
+    dropoff_hint: "dry-cleaning, shoe repair…",
+    scan_hint: "You can also scan your QR code.",
+    courier: "Courier",
+    back: "Back",
+    back_start: "Back to start",
+    erase: "Erase",
+    validate: "Confirm",
+    code_collect: "Your pickup code",
+    code_dropoff: "Your drop-off code",
+    code_help: "Type the 8 digits you received from the conciergerie.",
+    pin_title: "Courier PIN",
+    pin_help: "Type your courier PIN.",
+    door_open: "Door {door} is open",
+    door_opening: "Door {door} is opening…",
+    take_and_close: "Take your item, then close the door.",
+    put_and_close: "Put your item in, then close the door.",
+    close_door: "Please close the door.",
+    thanks: "Thank you!",
+    thanks_collect: "Have a nice day.",
+    thanks_dropoff: "Your item is in. Have a nice day.",
+    err_unknown: "Unknown code",
+    err_unknown_text: "This code is not recognised. Check the 8 digits and try again.",
+    err_used: "Code already used",
+    err_used_text: "This code has already been used. For help, call the conciergerie on {phone}.",
+    err_expired: "Code expired",
+    err_expired_text: "This code is no longer valid. Call the conciergerie on {phone}.",
+    err_locked: "Too many tries",
+    err_locked_text: "Too many wrong codes. Try again in {wait}.",
+    err_jammed: "Door stuck",
+    err_jammed_text: "Door {door} did not open. Call the conciergerie on {phone}.",
+    err_unavailable: "Compartment unavailable",
+    err_unavailable_text: "This compartment is unavailable for now. Call the conciergerie on {phone}.",
+    err_offline: "Service unavailable",
+    err_offline_text: "The service is unavailable right now. Try again shortly or call the conciergerie on {phone}.",
+    err_pin: "Wrong courier PIN",
+    err_pin_text: "Check your PIN and try again.",
+    err_session: "Session ended",
+    err_session_text: "Your courier session has expired. Type your courier PIN again.",
+    err_no_token: "Terminal not allowed",
+    err_no_token_text: "This page only works on the locker's own screen.",
+    err_generic: "That did not work",
+    err_generic_text: "Something went wrong. Call the conciergerie on {phone}.",
+    courier_list: "Parcels to deposit",
+    courier_done: "Finish",
+    reference_label: "Parcel reference",
+    open: "Open",
+    no_parcels: "No parcel awaiting deposit.",
+    size: "Size {size}",
+    minutes: "{m} min {s} s",
+    seconds: "{s} s",
+    offline_banner: "Lost touch with the service: retrying…",
+  },
+};
+
+const state = {
+  lang: "fr",
+  screen: "start",
+  mode: "collect", // collect | dropoff | pin
+  digits: "",
+  door: null, // { id, purpose, seenOpen, courier }
+  error: null, // { key, vars, until }
+  courierToken: null,
+  courierTimer: null,
+  screenTimer: null,
+  countdown: null,
+  scan: "",
+  scanAt: 0,
+  doors: {},
+};
+
+const $ = (id) => document.getElementById(id);
+
+function t(key, vars = {}) {
+  const template = TEXT[state.lang][key] ?? TEXT.fr[key] ?? key;
+  return template.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
+}
+
+function applyLanguage() {
+  document.documentElement.lang = state.lang;
+  document.querySelectorAll("[data-i18n]").forEach((el) => {
+    el.textContent = t(el.dataset.i18n);
+  });
+  document.querySelectorAll("[data-i18n-label]").forEach((el) => {
+    el.setAttribute("aria-label", t(el.dataset.i18nLabel));
+  });
+  const other = state.lang === "fr" ? "en" : "fr";
+  $("lang").textContent = TEXT[state.lang].other_lang;
+  $("lang").lang = other;
+  document.title = t("title");
+  render();
+}
+
+/* ---------- screens ---------- */
+
+function show(screen, { timeout } = {}) {
+  state.screen = screen;
+  clearTimeout(state.screenTimer);
+  if (timeout) state.screenTimer = setTimeout(goHome, timeout * 1000);
+  document.querySelectorAll(".screen").forEach((el) => {
+    el.hidden = el.id !== `screen-${screen}`;
+  });
+  render();
+  const target = document.querySelector(`#screen-${screen} [data-autofocus], #screen-${screen} button, #screen-${screen} input`);
+  if (target && screen !== "door") target.focus({ preventScroll: true });
+}
+
+function goHome() {
+  if (state.courierToken) return openCourierList(); // a courier's round goes on
+  state.digits = "";
+  state.door = null;
+  state.error = null;
+  clearInterval(state.countdown);
+  show("start");
+}
+
+function render() {
+  if (state.screen === "code") renderCode();
+  if (state.screen === "door") renderDoor();
+  if (state.screen === "thanks") {
+    $("thanks-text").textContent = t(state.door && state.door.purpose === "deposit" ? "thanks_dropoff" : "thanks_collect");
+  }
+  if (state.screen === "error" && state.error) renderError();
+}
+
+function renderCode() {
+  const pin = state.mode === "pin";
+  $("code-heading").textContent = t(pin ? "pin_title" : state.mode === "dropoff" ? "code_dropoff" : "code_collect");
+  $("code-help").textContent = t(pin ? "pin_help" : "code_help");
+  const box = $("digits");
+  box.replaceChildren();
+  const length = pin ? Math.max(4, state.digits.length) : 8;
+  for (let i = 0; i < length; i += 1) {
+    const cell = document.createElement("span");
+    const digit = state.digits[i];
+    cell.textContent = digit === undefined ? "" : pin ? "•" : digit;
+    if (digit !== undefined) cell.className = "filled";
+    box.append(cell);
+  }
+  box.setAttribute("aria-label", pin ? `${state.digits.length}` : state.digits.split("").join(" "));
+}
+
+function renderDoor() {
+  const door = state.door;
+  if (!door) return;
+  $("door-heading").textContent = t("door_open", { door: door.id });
+  let instruction;
+  if (door.seenOpen) instruction = t("close_door");
+  else instruction = t(door.purpose === "pickup" ? "take_and_close" : "put_and_close");
+  $("door-instruction").textContent = instruction;
+  drawCabinet($("cabinet"), door.id);
+}
+
+function renderError() {
+  const { key, vars } = state.error;
+  const all = { phone: CONFIG.phone || "", door: state.door ? state.door.id : "", ...vars };
+  if (state.error.until) {
+    const left = Math.max(0, Math.ceil((state.error.until - Date.now()) / 1000));
+    all.wait = left >= 60 ? t("minutes", { m: Math.floor(left / 60), s: left % 60 }) : t("seconds", { s: left });
+  }
+  $("error-heading").textContent = t(`err_${key}`);
+  $("error-text").textContent = t(`err_${key}_text`, all);
+}
+
+function showError(key, vars = {}, retryAfter = 0) {
+  state.error = { key, vars, until: retryAfter ? Date.now() + retryAfter * 1000 : 0 };
+  clearInterval(state.countdown);
+  if (retryAfter) {
+    state.countdown = setInterval(() => {
+      if (state.screen !== "error") return clearInterval(state.countdown);
+      renderError();
+    }, 1000);
+  }
+  show("error", { timeout: Math.max(ERROR_S, Math.min(retryAfter, 120)) });
+}
+
+/* ---------- the cabinet drawing, from the configured layout ---------- */
+
+function drawCabinet(svg, openId) {
+  const ns = "http://www.w3.org/2000/svg";
+  const cols = Math.max(...CONFIG.layout.map((c) => c.column)) + 1;
+  const rows = Math.max(...CONFIG.layout.map((c) => c.row)) + 1;
+  const w = 110;
+  const h = 90;
+  svg.setAttribute("viewBox", `0 0 ${cols * w + 8} ${rows * h + 8}`);
+  svg.replaceChildren();
+  for (const c of CONFIG.layout) {
+    const x = 4 + c.column * w;
+    const y = 4 + (rows - 1 - c.row) * h; // row 0 is the lowest
+    const open = c.id === openId;
+    const rect = document.createElementNS(ns, "rect");
+    rect.setAttribute("x", x + 3);
+    rect.setAttribute("y", y + 3);
+    rect.setAttribute("width", w - 6);
+    rect.setAttribute("height", h - 6);
+    rect.setAttribute("rx", 6);
+    rect.setAttribute("class", open ? "cell open" : "cell");
+    rect.dataset.door = c.id;
+    const label = document.createElementNS(ns, "text");
+    label.setAttribute("x", x + w / 2);
+    label.setAttribute("y", y + h / 2);
+    label.setAttribute("class", open ? "open" : "");
+    label.textContent = c.id;
+    svg.append(rect, label);
+  }
+}
+
+/* ---------- talking to the service ---------- */
+
+async function call(method, path, body, token = CONFIG.token) {
+  const headers = { "Content-Type": "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let response;
+  try {
+    response = await fetch(API + path, { method, headers, body: body ? JSON.stringify(body) : undefined });
+  } catch (err) {
+    return { ok: false, status: 0, body: {} };
+  }
+  let data = {};
+  try {
+    data = await response.json();
+  } catch (err) {
+    data = {};
+  }
+  return { ok: response.ok, status: response.status, body: data, headers: response.headers };
+}
+
+function explain(result) {
+  const { status, body } = result;
+  if (status === 0 || status >= 500) return showError("offline");
+  if (status === 429) return showError("locked", {}, Number(body.retry_after_s || result.headers.get("Retry-After") || 60));
+  if (status === 404 && body.error === "wrong_code") return showError("unknown");
+  if (status === 401 && body.reason === "pin") return showError("pin");
+  if (status === 401) return state.courierToken ? courierExpired() : showError("no_token");
+  if (status === 410) return showError(body.reason === "used" ? "used" : "expired");
+  if (status === 409) return showError("unavailable");
+  if (status === 422) return showError("unknown");
+  return showError("generic");
+}
+
+async function submitCode(payload) {
+  if (!CONFIG.token) return showError("no_token");
+  const result = await call("POST", "/kiosk/codes", payload);
+  state.digits = "";
+  if (!result.ok) return explain(result);
+  openDoorScreen(result.body.compartment, result.body.purpose, false);
+}
+
+function openDoorScreen(id, purpose, courier) {
+  state.door = { id, purpose, seenOpen: Boolean(state.doors[id]), courier };
+  show("door", { timeout: DOOR_IDLE_S });
+}
+
+function doorChanged(id, open) {
+  state.doors[id] = open;
+  const door = state.door;
+  if (state.screen !== "door" || !door || door.id !== id) return;
+  if (open) {
+    door.seenOpen = true;
+    show("door", { timeout: DOOR_IDLE_S });
+  } else if (door.seenOpen) {
+    if (door.courier) openCourierList();
+    else show("thanks", { timeout: THANKS_S });
+  }
+}
+
+function alarm(type, id) {
+  if (type === "door.jammed" && state.door && state.door.id === id && state.screen === "door") {
+    showError("jammed", { door: id });
+  }
+}
+
+/* ---------- live updates: server-sent events over fetch (keeps the token out of URLs) ---------- */
+
+async function listen() {
+  let delay = 1000;
+  for (;;) {
+    const token = CONFIG.token;
+    if (!token) return;
+    try {
+      const response = await fetch(`${API}/kiosk/stream`, { headers: { Authorization: `Bearer ${token}` } });
+      if (!response.ok) throw new Error(`stream ${response.status}`);
+      $("offline").hidden = true;
+      delay = 1000;
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        let cut;
+        while ((cut = buffer.indexOf("\n\n")) >= 0) {
+          handleEvent(buffer.slice(0, cut));
+          buffer = buffer.slice(cut + 2);
+        }
+      }
+    } catch (err) {
+      /* fall through to the retry below */
+    }
+    $("offline").hidden = false;
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(delay * 2, 15000);
+  }
+}
+
+function handleEvent(block) {
+  let name = "message";
+  let data = "";
+  for (const line of block.split("\n")) {
+    if (line.startsWith("event:")) name = line.slice(6).trim();
+    else if (line.startsWith("data:")) data += line.slice(5).trim();
+  }
+  if (!data) return;
+  const payload = JSON.parse(data);
+  if (name === "hello") state.doors = payload.doors;
+  else if (name === "door") doorChanged(payload.compartment, payload.open);
+  else if (name === "alarm") alarm(payload.type, payload.compartment);
+  document.body.dataset.live = "1";
+}
+
+/* ---------- couriers ---------- */
+
+async function signIn(pin) {
+  const result = await call("POST", "/courier/session", { pin });
+  state.digits = "";
+  if (!result.ok) return explain(result);
+  state.courierToken = result.body.token;
+  openCourierList();
+}
+
+function courierExpired() {
+  state.courierToken = null;
+  showError("session");
+}
+
+function touchCourier() {
+  clearTimeout(state.courierTimer);
+  if (!state.courierToken) return;
+  state.courierTimer = setTimeout(signOut, CONFIG.courier_idle_s * 1000);
+}
+
+async function signOut() {
+  const token = state.courierToken;
+  state.courierToken = null;
+  clearTimeout(state.courierTimer);
+  if (token) await call("DELETE", "/courier/session", null, token);
+  goHome();
+}
+
+async function openCourierList() {
+  touchCourier();
+  const result = await call("GET", "/courier/parcels", null, state.courierToken);
+  if (!result.ok) return explain(result);
+  const list = $("parcels");
+  list.replaceChildren();
+  if (result.body.length === 0) {
+    const li = document.createElement("li");
+    li.textContent = t("no_parcels");
+    list.append(li);
+  }
+  for (const parcel of result.body) {
+    const li = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary";
+    button.dataset.reservation = parcel.reservation_id;
+    const ref = document.createElement("span");
+    ref.textContent = parcel.reference || parcel.reservation_id;
+    const size = document.createElement("span");
+    size.textContent = t("size", { size: parcel.size });
+    button.append(ref, size);
+    button.addEventListener("click", () => deposit({ reservation_id: parcel.reservation_id }));
+    li.append(button);
+    list.append(li);
+  }
+  $("reference").value = "";
+  show("courier");
+  $("reference").focus();
+}
+
+async function deposit(body) {
+  touchCourier();
+  const result = await call("POST", "/deposits", body, state.courierToken);
+  if (!result.ok) return explain(result);
+  openDoorScreen(result.body.compartment, "deposit", true);
+}
+
+/* ---------- input: touch, keyboard, QR scanner ---------- */
+
+function pressKey(key) {
+  if (state.screen !== "code") return;
+  clearTimeout(state.screenTimer);
+  state.screenTimer = setTimeout(goHome, CODE_IDLE_S * 1000);
+  const max = state.mode === "pin" ? 12 : 8;
+  if (key === "del") state.digits = state.digits.slice(0, -1);
+  else if (key === "ok") return validate();
+  else if (/^[0-9]$/.test(key) && state.digits.length < max) state.digits += key;
+  renderCode();
+  if (state.mode !== "pin" && state.digits.length === 8) validate();
+}
+
+function validate() {
+  if (state.mode === "pin") {
+    if (state.digits.length >= 4) signIn(state.digits);
+    return;
+  }
+  if (state.digits.length === 8) submitCode({ code: state.digits });
+}
+
+function startCode(mode) {
+  state.mode = mode;
+  state.digits = "";
+  show("code", { timeout: CODE_IDLE_S });
+}
+
+document.addEventListener("click", (event) => {
+  const target = event.target.closest("button");
+  if (!target) return;
+  if (state.courierToken) touchCourier();
+  if (target.id === "lang") {
+    state.lang = state.lang === "fr" ? "en" : "fr";
+    return applyLanguage();
+  }
+  if (target.dataset.key) return pressKey(target.dataset.key);
+  const action = target.dataset.action;
+  if (action === "collect") startCode("collect");
+  else if (action === "dropoff") startCode("dropoff");
+  else if (action === "courier") startCode("pin");
+  else if (action === "home") goHome();
+  else if (action === "courier-done") signOut();
+});
+
+$("reference-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const reference = $("reference").value.trim();
+  if (reference && !QR_RE.test(reference)) deposit({ reference });
+});
+
+document.addEventListener("keydown", (event) => {
+  // A QR scanner types like a keyboard, fast, then Enter: it works on any screen.
+  const now = Date.now();
+  if (now - state.scanAt > 1000) state.scan = "";
+  state.scanAt = now;
+  if (event.key === "Enter") {
+    const match = state.scan.match(QR_RE);
+    state.scan = "";
+    if (match) {
+      event.preventDefault();
+      if (state.screen === "courier") $("reference").value = "";
+      return submitCode({ qr_payload: match[0] });
+    }
+  } else if (event.key.length === 1) {
+    state.scan = (state.scan + event.key).slice(-128);
+  }
+  if (state.scan.includes("LKR1")) return; // a scan under way: not keypad digits
+  if (state.screen === "start" && /^[0-9]$/.test(event.key)) startCode("collect");
+  if (state.screen === "code" && event.target.tagName !== "INPUT") {
+    if (/^[0-9]$/.test(event.key)) pressKey(event.key);
+    else if (event.key === "Backspace") pressKey("del");
+    else if (event.key === "Enter") {
+      event.preventDefault();
+      pressKey("ok");
+    } else if (event.key === "Escape") goHome();
+  } else if (event.key === "Escape" && state.screen !== "start" && state.screen !== "courier") {
+    goHome();
+  }
+});
+
+applyLanguage();
+show("start");
+if (!CONFIG.token) showError("no_token");
+else listen();

@@ -1,0 +1,105 @@
+"""What the kiosk screen uses: one code entry, courier sign-in, the live stream."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+
+from api.auth import (
+    CourierSession,
+    CourierSessions,
+    CourierUser,
+    Kiosk,
+    KioskUser,
+    bearer,
+)
+from api.deps import ServiceDep
+from api.live import LiveHub
+from api.schemas import PickupIn, _In
+from locker.domain.model import Kind, State
+from locker.pins import verify_pin
+
+router = APIRouter(tags=["kiosk"])
+
+
+class CodeOpened(BaseModel):
+    compartment: str
+    purpose: str = Field(description="pickup or deposit")
+
+
+class PinIn(_In):
+    pin: str = Field(pattern=r"^[0-9]{4,12}$")
+
+
+class CourierToken(BaseModel):
+    token: str
+    idle_timeout_s: float
+
+
+class Parcel(BaseModel):
+    reservation_id: str
+    reference: str | None
+    size: str
+    compartment: str | None
+
+
+@router.post("/kiosk/codes", response_model=CodeOpened, summary="Open with any code")
+def use_code(body: PickupIn, who: Kiosk, service: ServiceDep) -> CodeOpened:
+    """A code typed or scanned at the kiosk: a pickup code, or a dropoff's deposit code."""
+    purpose, cid = service.use_code(who.terminal, body.code, body.qr_payload)
+    return CodeOpened(compartment=cid, purpose=purpose.value)
+
+
+@router.post(
+    "/courier/session",
+    response_model=CourierToken,
+    status_code=201,
+    responses={401: {"description": "wrong PIN"}, 429: {"description": "locked out"}},
+)
+def courier_sign_in(
+    body: PinIn, who: Kiosk, request: Request, service: ServiceDep
+) -> CourierToken | JSONResponse:
+    """A courier's PIN at the kiosk gives a token that may only list parcels awaiting
+    deposit and deposit them; it ends after ``kiosk.courier_idle_s`` without use."""
+    hashes = request.app.state.runtime.settings.kiosk.courier_pin_hashes
+    ok = bool(hashes) and verify_pin(body.pin, hashes)
+    service.courier_sign_in(who.terminal, lambda: ok)
+    if not ok:  # pragma: no cover - courier_sign_in raised already
+        raise AssertionError
+    sessions: CourierSessions = request.app.state.courier_sessions
+    return CourierToken(token=sessions.open(), idle_timeout_s=sessions.idle_s)
+
+
+@router.delete("/courier/session", status_code=204, summary="Courier signs out")
+def courier_sign_out(_who: CourierSession, request: Request) -> Response:
+    sessions: CourierSessions = request.app.state.courier_sessions
+    sessions.close(bearer(request))
+    return Response(status_code=204)
+
+
+@router.get("/courier/parcels", response_model=list[Parcel], summary="Parcels awaiting deposit")
+def parcels(_who: CourierUser, service: ServiceDep) -> list[Parcel]:
+    return [
+        Parcel(
+            reservation_id=r.id, reference=r.reference, size=r.size.value, compartment=r.compartment
+        )
+        for r in service.reservations()
+        if r.kind is Kind.DELIVERY and r.state is State.ACCEPTED
+    ]
+
+
+def get_hub(request: Request) -> LiveHub:
+    hub: LiveHub = request.app.state.live
+    return hub
+
+
+@router.get("/kiosk/stream", summary="Live door changes (server-sent events)")
+def stream(_who: KioskUser, hub: Annotated[LiveHub, Depends(get_hub)]) -> StreamingResponse:
+    return StreamingResponse(
+        hub.stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
