@@ -61,7 +61,7 @@ def test_tokens_and_roles(app_client: App) -> None:
     client, _ = app_client
     assert client.get("/api/v1/reservations").status_code == 401
     bad = client.get("/api/v1/reservations", headers={"Authorization": "Bearer nope"})
-    assert bad.status_code == 401 and bad.json()["detail"] == "unknown bearer token"
+    assert bad.status_code == 401 and bad.json()["detail"] == "unknown or expired bearer token"
     assert client.post("/api/v1/reservations", json=BOOKING, headers=KIOSK).status_code == 403
     assert client.post("/api/v1/reservations", json=BOOKING, headers=COURIER).status_code == 403
     assert client.get("/api/v1/events", headers=COURIER).status_code == 403
