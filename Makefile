@@ -35,7 +35,7 @@ typecheck: $(TSTAMP)
 	$(BIN)/mypy locker api firmware_bridge tests
 
 pytest: $(TSTAMP)
-	tools/ensure-debian-packages.sh mosquitto:mosquitto mosquitto_passwd:mosquitto
+	tools/ensure-debian-packages.sh mosquitto:mosquitto mosquitto_passwd:mosquitto chromium:chromium
 	$(BIN)/pytest -q
 
 clean:

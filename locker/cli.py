@@ -67,6 +67,8 @@ def serve(args: argparse.Namespace) -> int:
         access_log=False,
         proxy_headers=False,
         server_header=False,
+        # the kiosk's live stream never ends by itself: do not wait for it at shutdown
+        timeout_graceful_shutdown=3,
     )
     return 0
 

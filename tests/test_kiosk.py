@@ -1,0 +1,382 @@
+"""The kiosk screen in real Chromium (Debian's), against the real service in simulation.
+
+Screenshots of each main screen go to the test's tmp dir; with
+KIOSK_SCREENSHOTS=docs/screenshots they are also written there (the README
+shows those).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.helpers import ROOT, wait_for
+from tests.procs import ServiceProcess
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SLOW = 20_000  # ms: generous deadlines for a loaded 2-core machine
+
+
+class Box:
+    """The service seen from outside: staff, courier and a hand at the doors, over HTTP."""
+
+    def __init__(self, svc: ServiceProcess) -> None:
+        self.svc = svc
+        self.url = svc.url + "/"
+        self.admin = svc.client("demo-admin")
+        self.courier = svc.client("demo-courier")
+        self.hand = svc.client()
+        self.count = 0
+
+    def book(self, kind: str = "delivery", size: str = "S", expires_s: float = 86_400) -> str:
+        self.count += 1
+        rid = f"K-{self.count}-{time.monotonic_ns()}"
+        body = {
+            "reservation_id": rid,
+            "version": 1,
+            "kind": kind,
+            "size": size,
+            "reference": f"COLIS-{rid}",
+            "expires_at": (datetime.now(UTC) + timedelta(seconds=expires_s)).isoformat(),
+        }
+        r = self.admin.post("/api/v1/reservations", json=body)
+        assert r.status_code == 200, r.text
+        return rid
+
+    def reservation(self, rid: str) -> dict[str, Any]:
+        body: dict[str, Any] = self.admin.get(f"/api/v1/reservations/{rid}").json()
+        return body
+
+    def deliver(self, expires_s: float = 86_400) -> tuple[str, str, str]:
+        """A parcel in its compartment: answers (reservation id, compartment, pickup code)."""
+        rid = self.book(expires_s=expires_s)
+        cid = self.courier.post("/api/v1/deposits", json={"reservation_id": rid}).json()
+        cid = cid["compartment"]
+        self.cycle(cid)
+        wait_for(lambda: self.reservation(rid)["state"] == "deposited", what="deposited")
+        return rid, cid, str(self.reservation(rid)["pickup_code"])
+
+    def door_open(self, cid: str) -> bool:
+        comps = self.admin.get("/api/v1/compartments").json()
+        return bool(next(c["door_open"] for c in comps if c["id"] == cid))
+
+    def move(self, cid: str, open_: bool) -> None:
+        self.hand.post(f"/api/v1/sim/doors/{cid}/{'open' if open_ else 'close'}")
+        wait_for(lambda: self.door_open(cid) == open_, what=f"door {cid} open={open_}")
+
+    def cycle(self, cid: str) -> None:
+        self.move(cid, True)
+        self.move(cid, False)
+
+    def pulses(self, cid: str) -> int:
+        doors = self.hand.get("/api/v1/sim/doors").json()
+        return int(next(d["relay_pulses"] for d in doors if d["id"] == cid))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: `make test` installs it")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
+    svc = ServiceProcess(tmp_path_factory.mktemp("kiosk")).start()
+    yield Box(svc)
+    svc.stop()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 800, "height": 480}, locale="fr-FR")
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield pg
+    context.close()
+    assert errors == [], f"the page raised: {errors}"
+
+
+def snap(page: Page, tmp_path: Path, name: str) -> None:
+    page.screenshot(path=str(tmp_path / f"{name}.png"))
+    target = os.environ.get("KIOSK_SCREENSHOTS")
+    if target:
+        folder = ROOT / target
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / f"{name}.png"))
+
+
+def type_code(page: Page, code: str, by_click: bool = True) -> None:
+    for digit in code:
+        if by_click:
+            page.click(f"#keypad [data-key='{digit}']")
+        else:
+            page.keyboard.press(digit)
+
+
+def visible(page: Page, screen: str) -> None:
+    expect(page.locator(f"#screen-{screen}")).to_be_visible(timeout=SLOW)
+
+
+def test_resident_collects_with_the_keypad(box: Box, page: Page, tmp_path: Path) -> None:
+    _, cid, code = box.deliver()
+    before = box.pulses(cid)
+    page.goto(box.url)
+    visible(page, "start")
+    expect(page.locator("body")).to_have_attribute("data-live", "1", timeout=SLOW)
+    snap(page, tmp_path, "start")
+    page.click("[data-action=collect]")
+    visible(page, "code")
+    type_code(page, code[:7])
+    expect(page.locator("#digits span.filled")).to_have_count(7)
+    snap(page, tmp_path, "code")
+    type_code(page, code[7:])  # the eighth digit sends it
+
+    visible(page, "door")
+    expect(page.locator("#door-heading")).to_have_text(f"Porte {cid} ouverte", timeout=SLOW)
+    expect(page.locator("#door-instruction")).to_have_text(
+        "Prenez votre article, puis refermez la porte."
+    )
+    expect(page.locator("#cabinet rect.open")).to_have_attribute("data-door", cid)
+    expect(page.locator("#cabinet rect.open")).to_have_count(1)
+    wait_for(lambda: box.pulses(cid) == before + 1, what="the relay pulse")
+    snap(page, tmp_path, "door-open")
+
+    box.move(cid, True)
+    expect(page.locator("#door-instruction")).to_have_text(
+        "Refermez la porte, s'il vous plaît.", timeout=SLOW
+    )
+    box.move(cid, False)
+    visible(page, "thanks")
+    expect(page.locator("#thanks-heading")).to_have_text("Merci !")
+    snap(page, tmp_path, "thanks")
+    visible(page, "start")  # and back to the start by itself
+
+
+def test_qr_scanner_typing_on_any_screen(box: Box, page: Page) -> None:
+    _, cid, code = box.deliver()
+    page.goto(box.url)
+    visible(page, "start")
+    page.keyboard.type(f"LKR1:demo:{code}")
+    page.keyboard.press("Enter")
+    visible(page, "door")
+    expect(page.locator("#door-heading")).to_have_text(f"Porte {cid} ouverte", timeout=SLOW)
+    box.cycle(cid)
+    visible(page, "thanks")
+    # on the code screen too, without the scan's digits landing in the boxes
+    _, cid2, code2 = box.deliver()
+    page.goto(box.url)
+    page.click("[data-action=collect]")
+    page.keyboard.type(f"LKR1:demo:{code2}")
+    page.keyboard.press("Enter")
+    expect(page.locator("#door-heading")).to_have_text(f"Porte {cid2} ouverte", timeout=SLOW)
+    box.cycle(cid2)
+    visible(page, "thanks")
+
+
+def test_resident_drops_off_with_a_deposit_code(box: Box, page: Page) -> None:
+    rid = box.book(kind="dropoff", size="M")
+    code = box.reservation(rid)["deposit_code"]
+    page.goto(box.url)
+    page.click("[data-action=dropoff]")
+    expect(page.locator("#code-heading")).to_have_text("Votre code de dépôt")
+    type_code(page, code, by_click=False)  # a keyboard works as well as the touchscreen
+    visible(page, "door")
+    expect(page.locator("#door-instruction")).to_have_text(
+        "Déposez votre article, puis refermez la porte.", timeout=SLOW
+    )
+    cid = box.reservation(rid)["compartment"]
+    box.cycle(cid)
+    expect(page.locator("#thanks-text")).to_have_text(
+        "Votre article est bien déposé. Bonne journée.", timeout=SLOW
+    )
+    wait_for(lambda: box.reservation(rid)["state"] == "deposited")
+
+
+def test_courier_round(box: Box, page: Page, tmp_path: Path) -> None:
+    first, second = box.book(size="M"), box.book(size="M")
+    page.goto(box.url)
+    page.click("[data-action=courier]")
+    expect(page.locator("#code-heading")).to_have_text("Code livreur")
+    type_code(page, "2468")
+    expect(page.locator("#digits span")).to_have_text(["•", "•", "•", "•"])
+    page.click("#keypad [data-key='ok']")
+    visible(page, "courier")
+    expect(page.locator(f"[data-reservation='{first}']")).to_be_visible()
+    snap(page, tmp_path, "courier-list")
+    page.click(f"[data-reservation='{first}']")
+    visible(page, "door")
+    cid = box.reservation(first)["compartment"]
+    expect(page.locator("#door-heading")).to_have_text(f"Porte {cid} ouverte", timeout=SLOW)
+    box.cycle(cid)
+    visible(page, "courier")  # the next parcel
+    expect(page.locator(f"[data-reservation='{first}']")).to_have_count(0, timeout=SLOW)
+    wait_for(lambda: box.reservation(first)["state"] == "deposited")
+
+    page.fill("#reference", f"COLIS-{second}")  # a scanned parcel label
+    page.keyboard.press("Enter")
+    cid2 = box.reservation(second)["compartment"]
+    expect(page.locator("#door-heading")).to_have_text(f"Porte {cid2} ouverte", timeout=SLOW)
+    box.cycle(cid2)
+    visible(page, "courier")
+    page.click("[data-action=courier-done]")
+    visible(page, "start")
+
+
+def test_error_screens(box: Box, page: Page, tmp_path: Path) -> None:
+    page.goto(box.url)
+    page.click("[data-action=collect]")
+    type_code(page, "11223344")
+    visible(page, "error")
+    expect(page.locator("#error-heading")).to_have_text("Code inconnu")
+    expect(page.locator("#error-text")).to_contain_text("Vérifiez les 8 chiffres")
+    snap(page, tmp_path, "error-unknown")
+
+    rid, cid, code = box.deliver()
+    page.click("#screen-error [data-action=home]")
+    page.click("[data-action=collect]")
+    type_code(page, code)
+    visible(page, "door")
+    box.cycle(cid)
+    visible(page, "thanks")
+    page.goto(box.url)
+    page.click("[data-action=collect]")
+    type_code(page, code)
+    expect(page.locator("#error-heading")).to_have_text("Code déjà utilisé", timeout=SLOW)
+
+    rid, cid, code = box.deliver(expires_s=4)
+    wait_for(lambda: box.reservation(rid)["state"] == "expired", timeout=30, what="expiry")
+    page.goto(box.url)
+    page.click("[data-action=collect]")
+    type_code(page, code)
+    expect(page.locator("#error-heading")).to_have_text("Code expiré", timeout=SLOW)
+    expect(page.locator("#error-text")).to_contain_text("04 75 00 00 00")
+    body = page.locator("body").inner_text()
+    assert "{" not in body and "Traceback" not in body and "detail" not in body
+
+
+def test_locked_out_screen_shows_the_wait(tmp_path: Path, browser: Browser) -> None:
+    (tmp_path / "svc").mkdir()
+    svc = ServiceProcess(tmp_path / "svc").start()  # its own: the lockout would hit others
+    try:
+        page = browser.new_page(viewport={"width": 800, "height": 480})
+        page.goto(svc.url + "/")
+        for i in range(5):
+            if i:
+                page.click("#screen-error [data-action=home]")
+            page.click("[data-action=collect]")
+            type_code(page, f"9{i}345678")
+            visible(page, "error")
+        expect(page.locator("#error-heading")).to_have_text("Trop d'essais")
+        expect(page.locator("#error-text")).to_contain_text("Réessayez dans 4 min")
+        snap(page, tmp_path, "error-locked")
+        page.close()
+    finally:
+        svc.stop()
+
+
+def test_jammed_door_screen(tmp_path: Path, browser: Browser) -> None:
+    (tmp_path / "svc").mkdir()
+    svc = ServiceProcess(tmp_path / "svc", extra_env={"LOCKER_DOORS__OPEN_TIMEOUT_S": "2"}).start()
+    try:
+        box = Box(svc)
+        _, cid, code = box.deliver()
+        page = browser.new_page(viewport={"width": 800, "height": 480})
+        page.goto(box.url)
+        page.click("[data-action=collect]")
+        type_code(page, code)
+        visible(page, "door")
+        # nobody opens the door: one more pulse, then door.jammed
+        expect(page.locator("#error-heading")).to_have_text("Porte bloquée", timeout=SLOW)
+        expect(page.locator("#error-text")).to_contain_text(f"La porte {cid}")
+        expect(page.locator("#error-text")).to_contain_text("04 75 00 00 00")
+        snap(page, tmp_path, "error-jammed")
+        page.close()
+    finally:
+        svc.stop()
+
+
+def test_service_offline_screen(tmp_path: Path, browser: Browser) -> None:
+    (tmp_path / "svc").mkdir()
+    svc = ServiceProcess(tmp_path / "svc").start()
+    try:
+        page = browser.new_page(viewport={"width": 800, "height": 480})
+        page.goto(svc.url + "/")
+        visible(page, "start")
+        svc.stop()
+        expect(page.locator("#offline")).to_be_visible(timeout=SLOW)
+        page.click("[data-action=collect]")
+        type_code(page, "12345678")
+        expect(page.locator("#error-heading")).to_have_text("Service indisponible", timeout=SLOW)
+        snap(page, tmp_path, "error-offline")
+        page.close()
+    finally:
+        svc.stop()
+
+
+def test_language_switch_on_every_screen(box: Box, page: Page) -> None:
+    page.goto(box.url)
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    page.click("#lang")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("[data-action=collect]")).to_contain_text("Collect a parcel")
+    page.click("[data-action=collect]")
+    expect(page.locator("#code-heading")).to_have_text("Your pickup code")
+    type_code(page, "55667788")
+    expect(page.locator("#error-heading")).to_have_text("Unknown code", timeout=SLOW)
+    page.click("#lang")  # the switch is on the error screen too
+    expect(page.locator("#error-heading")).to_have_text("Code inconnu")
+    expect(page.locator("#lang")).to_have_text("English")
+
+
+def test_keyboard_only_and_large_type(box: Box, page: Page) -> None:
+    page.goto(box.url)
+    visible(page, "start")
+    size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+    assert size >= 24
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.dataset.action || document.activeElement.id")
+    assert focused in ("collect", "dropoff", "courier", "lang")
+    page.focus("[data-action=collect]")
+    page.keyboard.press("Enter")
+    visible(page, "code")
+    page.keyboard.press("Escape")
+    visible(page, "start")
+
+
+def test_accessibility_with_axe(box: Box, page: Page) -> None:
+    axe = Axe()
+    page.goto(box.url)
+    visible(page, "start")
+    screens = {"start": axe.run(page)}
+    page.click("[data-action=collect]")
+    screens["code"] = axe.run(page)
+    type_code(page, "10203040")
+    visible(page, "error")
+    screens["error"] = axe.run(page)
+    problems = {
+        name: [(v["id"], v["impact"]) for v in result.response["violations"]]
+        for name, result in screens.items()
+    }
+    assert problems == {"start": [], "code": [], "error": []}
