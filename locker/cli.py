@@ -76,7 +76,8 @@ def serve(args: argparse.Namespace) -> int:
 def check_config(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(Path(args.file))
-        problems = settings.hardware_problems() if args.hardware else []
+        problems = settings.file_problems()
+        problems += settings.hardware_problems() if args.hardware else []
         if problems:
             raise ConfigError(problems)
     except ConfigError as exc:

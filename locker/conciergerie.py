@@ -55,7 +55,9 @@ class Conciergerie:
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         try:
             body = json.loads(msg.payload)
-        except ValueError:
+        except (ValueError, RecursionError):
+            body = None
+        if not isinstance(body, dict):
             print(f"# unreadable message on {msg.topic}", flush=True)
             return
         if msg.topic.endswith("/status"):
@@ -64,7 +66,7 @@ class Conciergerie:
                 self._status = shown
                 print(f"# status {json.dumps(body, ensure_ascii=False)}", flush=True)
             return
-        event_id = body.get("event_id")
+        event_id = str(body.get("event_id"))
         if event_id in self._seen:
             return  # the locker sends at least once: drop the duplicate
         self._seen.add(event_id)

@@ -118,7 +118,9 @@ class MqttConfig(_Strict):
     cert_file: Path | None = None
     key_file: Path | None = None
     keepalive_s: int = Field(default=30, ge=5, le=3600)
-    session_expiry_s: int = Field(default=7 * 86_400, ge=0)
+    session_expiry_s: int = Field(
+        default=7 * 86_400, ge=60, description="how long the broker keeps our queued messages"
+    )
     topic_prefix: str = Field(default="conciergerie", pattern=r"^[^#+]+$")
     max_message_bytes: int = Field(default=65_536, ge=1024)
     inflight: int = Field(default=100, ge=1, le=65_535)
@@ -174,6 +176,25 @@ class Settings(BaseSettings):
         if errors:
             raise ValueError("\n".join(errors))
         return self
+
+    def file_problems(self) -> list[str]:
+        """Files the config names that are not there (reported by check-config; at run
+        time a missing TLS file is treated like an unreachable broker)."""
+        m = self.mqtt
+        named = (
+            [
+                ("mqtt.ca_file", m.ca_file),
+                ("mqtt.cert_file", m.cert_file),
+                ("mqtt.key_file", m.key_file),
+            ]
+            if m.enabled and m.tls
+            else []
+        )
+        return [
+            f"{where}: no such file {path}"
+            for where, path in named
+            if path is not None and not Path(path).is_file()
+        ]
 
     def hardware_problems(self) -> list[str]:
         """What is acceptable in simulation but not on a real cabinet (decision 11)."""

@@ -146,7 +146,18 @@ def build(settings: Settings, simulate: bool, clock: Clock | None = None) -> Run
         sim = SimulatedCabinet(factory, wiring, timing)
         sim.close_all()
     clock = clock or SystemClock("always" if simulate else settings.clock.trust)
-    service = LockerService(rules_of(settings), specs_of(settings), store, sealer, clock, doors)
+    from locker.sync.messages import check_event
+
+    locker_id = settings.locker_id
+    service = LockerService(
+        rules_of(settings),
+        specs_of(settings),
+        store,
+        sealer,
+        clock,
+        doors,
+        check_event=lambda event: check_event(event.to_contract(locker_id, reveal=True)),
+    )
     mqtt = None
     if settings.mqtt.enabled:
         from locker.sync.mqtt import MqttSync

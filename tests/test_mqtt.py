@@ -201,12 +201,23 @@ def test_resync_and_commands_run_once(
     assert "Z9" in failed["reason"]
 
     count = len(server.unique())
-    for rid in ("q-17", "q-18", "q-19"):  # repeats: nothing runs again
+    for rid in ("q-17", "q-18", "q-19", "q-20"):  # repeats: nothing runs again...
         server.send("commands", {"type": "open", "request_id": rid, "compartment": "B2"})
     server.send("commands", {"type": "resync", "request_id": "q-21"})
     server.wait_event("command.done", request_id="q-21")
-    assert len(server.unique()) == count + 2
+    new = server.unique()[count:]
+    # ...but each is answered again, the way it was the first time
+    assert [(e["type"], e["request_id"], e.get("command"), e.get("repeat")) for e in new] == [
+        ("command.done", "q-17", "resync", True),
+        ("command.done", "q-18", "open", True),
+        ("command.done", "q-19", "set_service", True),
+        ("command.failed", "q-20", "open", True),
+        ("locker.snapshot", "q-21", None, None),
+        ("command.done", "q-21", "resync", None),
+    ]
+    assert new[3]["reason"] == failed["reason"]
     assert sim.relay_pulses("B2") == 1
+    assert server.status is not None and server.status["out_of_service"] == ["C2"]
 
 
 INVALID: list[tuple[bytes, str]] = [
@@ -410,3 +421,83 @@ def test_conciergerie_simulator_pushes_and_prints_events_once(
     )
     types = [json.loads(line)["type"] for line in run.stdout.splitlines() if line.startswith("{")]
     assert types == ["locker.snapshot", "command.done"]
+
+
+def test_odd_ids_in_broken_messages_never_block_the_outbox(
+    broker: Broker, server: Server, make_locker: LockerFactory
+) -> None:
+    make_locker(broker.port)
+    server.send(
+        "reservations", b'{"type": "reservation.upsert", "reservation_id": "a/b", "version": 1}'
+    )
+    server.send("reservations", json.dumps({**UPSERT, "reservation_id": "S\ud800"}).encode())
+    server.send("commands", b'{"type": "resync", "request_id": "q\\ud800"}')
+    server.send("reservations", UPSERT)
+    server.wait_event("reservation.accepted")  # the valid one behind them still goes through
+    rejected = [e for e in server.unique() if e["type"] == "reservation.rejected"]
+    assert len(rejected) == 2 and all("reservation_id" not in e for e in rejected)
+    assert "Unicode" in rejected[1]["reason"]
+    failed = server.wait_event("command.failed")
+    assert "request_id" not in failed
+
+
+def acl_broker(folder: Path, allow_events: bool) -> str:
+    rules = "topic readwrite conciergerie/lockers/demo/events\n" if allow_events else ""
+    (folder / "acl").write_text(
+        "user locker-demo\n"
+        + rules
+        + "topic readwrite conciergerie/lockers/demo/status\n"
+        + "topic readwrite conciergerie/lockers/demo/reservations\n"
+        + "topic readwrite conciergerie/lockers/demo/commands\n"
+        + "user server\ntopic readwrite conciergerie/#\n"
+    )
+    return str(folder / "acl")
+
+
+def test_an_event_the_broker_refuses_is_not_marked_sent(
+    tmp_path: Path, make_locker: LockerFactory
+) -> None:
+    folder = tmp_path / "acl-broker"
+    folder.mkdir()
+    passwords = folder / "passwords"
+    for user in ("locker-demo", "server"):
+        flag = ["-c"] if user == "locker-demo" else []
+        subprocess.run(
+            ["mosquitto_passwd", "-b", *flag, str(passwords), user, "pw-" + user],
+            check=True,
+            capture_output=True,
+        )
+    port = free_port()
+    listener = (
+        f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\n"
+        f"acl_file {acl_broker(folder, allow_events=False)}\n"
+    )
+    broker = Broker(folder, port=port, extra=listener).start()
+    try:
+        locker = make_locker(port, username="locker-demo", password="pw-locker-demo")
+        locker.service.admin_open("C4", "check")  # one event to publish
+        assert locker.mqtt is not None
+        mqtt = locker.mqtt
+        wait_for(lambda: mqtt.health()["error"], what="the refusal is reported")
+        assert "refused" in str(mqtt.health()["error"])
+        assert locker.store.backlog() == 1  # not marked sent: nothing lost
+        acl_broker(folder, allow_events=True)
+        assert broker.proc is not None
+        broker.proc.send_signal(signal.SIGHUP)  # mosquitto reloads its ACL
+        wait_for(lambda: locker.store.backlog() == 0, timeout=90, what="delivered after the fix")
+    finally:
+        broker.stop()
+
+
+def test_missing_tls_files_do_not_stop_the_locker(tmp_path: Path) -> None:
+    mqtt = {"tls": True, "ca_file": tmp_path / "missing-ca.crt", "port": free_port()}
+    settings = settings_for(tmp_path, mqtt=mqtt)
+    assert settings.file_problems() == [f"mqtt.ca_file: no such file {tmp_path / 'missing-ca.crt'}"]
+    runtime = build(settings, simulate=True)
+    runtime.start()
+    try:
+        assert runtime.mqtt is not None
+        assert "TLS setup failed" in str(runtime.mqtt.health()["error"])
+        assert runtime.service.free_counts()["S"] == 4  # still serving
+    finally:
+        runtime.stop()

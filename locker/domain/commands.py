@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from locker.domain import doors
 from locker.domain.errors import DomainError
 from locker.domain.model import Purpose
+from locker.domain.ports import CommandOutcome
 from locker.domain.state import Txn
 
 
@@ -52,9 +53,17 @@ def execute(txn: Txn, request_id: str, command: Command) -> bool:
 
     A refusal is answered with ``command.failed`` and leaves nothing else behind.
     """
-    if request_id in txn.changes.commands or txn.store.command_seen(request_id):
+    seen = txn.changes.commands.get(request_id) or txn.store.command_outcome(request_id)
+    if seen is not None:
+        # Not run again; answered again, the same way, marked as a repeat.
+        txn.emit(
+            f"command.{seen.outcome}",
+            request_id=request_id,
+            command=seen.command,
+            reason=seen.reason,
+            repeat=True,
+        )
         return False
-    txn.changes.commands.append(request_id)
     name = NAMES[type(command)]
     point = txn.savepoint()
     try:
@@ -80,6 +89,7 @@ def execute(txn: Txn, request_id: str, command: Command) -> bool:
             )
     except DomainError as exc:
         txn.rollback_to(point)
+        txn.changes.commands[request_id] = CommandOutcome(name, "failed", exc.message)
         txn.emit(
             "command.failed",
             compartment=getattr(command, "compartment", None),
@@ -88,6 +98,7 @@ def execute(txn: Txn, request_id: str, command: Command) -> bool:
             reason=exc.message,
         )
         return True
+    txn.changes.commands[request_id] = CommandOutcome(name, "done")
     txn.emit(
         "command.done",
         compartment=getattr(command, "compartment", None),

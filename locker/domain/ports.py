@@ -41,6 +41,15 @@ class CodeSealer(Protocol):
     def unseal(self, sealed: str) -> str: ...
 
 
+@dataclass(frozen=True)
+class CommandOutcome:
+    """How a server command was answered, kept to answer a repeat the same way."""
+
+    command: str
+    outcome: str  # "done" or "failed"
+    reason: str | None = None
+
+
 @dataclass
 class Changes:
     """Everything one state change writes, committed in one transaction."""
@@ -51,7 +60,7 @@ class Changes:
     terminals: dict[str, TerminalState | None] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
-    commands: list[str] = field(default_factory=list)  # request ids now executed
+    commands: dict[str, CommandOutcome] = field(default_factory=dict)  # by request id
 
     def empty(self) -> bool:
         return not (
@@ -92,7 +101,9 @@ class Store(Protocol):
         """The reservation whose pickup or deposit code has this digest, live or not."""
         ...
 
-    def command_seen(self, request_id: str) -> bool: ...
+    def command_outcome(self, request_id: str) -> CommandOutcome | None:
+        """How the command with this ``request_id`` was answered, if it ran already."""
+        ...
 
     def events(self, after_seq: int, limit: int) -> list[Event]:
         """Logged events in ``seq`` order; code fields stay sealed or masked."""

@@ -47,8 +47,12 @@ class LockerService:
         sealer: CodeSealer,
         clock: Clock,
         actuator: DoorActuator,
+        check_event: Callable[[Event], None] | None = None,
     ) -> None:
+        """``check_event`` raises for an event that could not be published as it stands:
+        such a change is refused rather than committed into the outbox."""
         self.rules = rules
+        self._check_event = check_event
         self._store = store
         self._sealer = sealer
         self._clock = clock
@@ -68,6 +72,9 @@ class LockerService:
             txn = Txn(self._state, self._store, self._clock.now())
             result = work(txn)
             self._note_clock(txn)
+            if self._check_event is not None:
+                for event in txn.changes.events:
+                    self._check_event(event)
             if not txn.changes.empty():
                 self._store.commit(txn.changes)
                 self._state.apply(txn.changes)

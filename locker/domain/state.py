@@ -207,7 +207,7 @@ class Txn:
             terminals=dict(c.terminals),
             events=list(c.events),
             meta=dict(c.meta),
-            commands=list(c.commands),
+            commands=dict(c.commands),
         )
         return copy, len(self.unlocks)
 

@@ -50,6 +50,12 @@ STEPS: list[list[str]] = [
         "ALTER TABLE event ADD COLUMN sent_at VARCHAR",
         "CREATE INDEX ix_event_unsent ON event (seq) WHERE sent_at IS NULL",
     ],
+    # 3: a repeated server command is answered the way the first one was.
+    [
+        "ALTER TABLE command ADD COLUMN command VARCHAR",
+        "ALTER TABLE command ADD COLUMN outcome VARCHAR",
+        "ALTER TABLE command ADD COLUMN reason VARCHAR",
+    ],
 ]
 
 LATEST = len(STEPS)

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert
 from sqlmodel import Session, SQLModel, col, create_engine, func, select
 
 from locker.domain.model import Compartment, Event, Reservation
-from locker.domain.ports import Changes, CodeSealer, Snapshot
+from locker.domain.ports import Changes, CodeSealer, CommandOutcome, Snapshot
 from locker.store import convert, migrations
 from locker.store.tables import (
     CommandRow,
@@ -137,7 +137,16 @@ class SqliteStore:
                 at = changes.events[-1].at.isoformat() if changes.events else ""
                 s.execute(
                     insert(CommandRow.__table__),  # type: ignore[attr-defined]
-                    [{"request_id": rid, "at": at} for rid in changes.commands],
+                    [
+                        {
+                            "request_id": rid,
+                            "at": at,
+                            "command": outcome.command,
+                            "outcome": outcome.outcome,
+                            "reason": outcome.reason,
+                        }
+                        for rid, outcome in changes.commands.items()
+                    ],
                 )
 
     def _seal_secrets(self, event: Event) -> str | None:
@@ -161,9 +170,12 @@ class SqliteStore:
             ).first()
             return None if row is None else convert.reservation_from(row)
 
-    def command_seen(self, request_id: str) -> bool:
+    def command_outcome(self, request_id: str) -> CommandOutcome | None:
         with Session(self._engine) as s:
-            return s.get(CommandRow, request_id) is not None
+            row = s.get(CommandRow, request_id)
+            if row is None:
+                return None
+            return CommandOutcome(row.command or "unknown", row.outcome or "done", row.reason)
 
     def events(self, after_seq: int, limit: int, reveal: bool = False) -> list[Event]:
         """Events after ``after_seq``. ``reveal`` unseals code fields not yet masked

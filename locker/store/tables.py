@@ -85,3 +85,6 @@ class CommandRow(SQLModel, table=True):
     __tablename__ = "command"
     request_id: str = Field(primary_key=True)
     at: str
+    command: str | None = None  # None in rows from schema 2
+    outcome: str | None = None
+    reason: str | None = None

@@ -18,6 +18,7 @@ from locker.domain.rules import Upsert
 from locker.domain.service import LockerService
 from locker.sync.messages import (
     COMMANDS,
+    ID,
     RESERVATIONS,
     OpenCommand,
     ReservationCancel,
@@ -39,13 +40,26 @@ def _reason(exc: ValidationError) -> str:
 
 
 def _guess(raw: bytes, field: str) -> str | None:
-    """The id a broken message names, when it can be read, to help the server match it."""
+    """The id a broken message names, to help the server match the answer; only an id
+    that is itself valid goes into an event (an event must always be publishable)."""
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError):
         return None
     value = body.get(field) if isinstance(body, dict) else None
-    return value[:128] if isinstance(value, str) and value else None
+    try:
+        return ID.validate_python(value)
+    except ValidationError:
+        return None
+
+
+def _unicode_problem(body: object) -> bool:
+    """JSON may carry lone surrogates (``"\\ud800"``): text that no UTF-8 can hold."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 class Inbound:
@@ -68,6 +82,8 @@ class Inbound:
             return None, "payload is not valid JSON (or nested too deeply)"
         if not isinstance(body, dict):
             return None, "payload is not a JSON object"
+        if _unicode_problem(body):
+            return None, "payload has text that is not valid Unicode (lone surrogate)"
         try:
             return adapter.validate_python(body), None
         except ValidationError as exc:

@@ -14,6 +14,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
     TypeAdapter,
+    ValidationError,
 )
 
 from locker.domain.model import Kind, Size, State
@@ -198,6 +199,9 @@ class CommandDone(_Event):
     in_service: bool | None = None
     terminal: str | None = None
     source: str | None = Field(default=None, description="'api' for staff actions over REST")
+    repeat: bool | None = Field(
+        default=None, description="a repeated request_id: not run again, answered again"
+    )
 
 
 class CommandFailed(_Event):
@@ -206,6 +210,9 @@ class CommandFailed(_Event):
     command: str | None = None
     compartment: Id | None = None
     reason: str
+    repeat: bool | None = Field(
+        default=None, description="a repeated request_id: not run again, answered again"
+    )
 
 
 EventMessage = Annotated[
@@ -244,6 +251,7 @@ class Status(_Msg):
     at: Timestamp | None = None
 
 
+ID = TypeAdapter[str](Id)
 RESERVATIONS = TypeAdapter[ReservationUpsert | ReservationCancel](ReservationMessage)
 COMMANDS = TypeAdapter[ResyncCommand | OpenCommand | SetServiceCommand](CommandMessage)
 EVENTS: TypeAdapter[object] = TypeAdapter(EventMessage)
@@ -253,6 +261,14 @@ def event_json(body: dict[str, object]) -> bytes:
     """Validate an outgoing event against its model and serialise it."""
     model = EVENTS.validate_python(body)
     return EVENTS.dump_json(model, exclude_none=True)
+
+
+def check_event(body: dict[str, object]) -> None:
+    """Raise ValueError if ``body`` would not be a valid, publishable event."""
+    try:
+        event_json(body)
+    except (ValidationError, UnicodeEncodeError) as exc:
+        raise ValueError(f"event {body.get('type')} breaks the contract: {exc}") from exc
 
 
 def status_json(status: Status) -> bytes:

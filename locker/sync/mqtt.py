@@ -20,6 +20,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from locker import __version__
 from locker.config import MqttConfig
@@ -59,6 +60,7 @@ class MqttSync:
         self._status_last: bytes | None = None
         self._status_at = 0.0
         self._stopping = False
+        self._unusable: str | None = None
         self.client = self._make_client()
         self.outbox = OutboxPublisher(
             store,
@@ -90,15 +92,22 @@ class MqttSync:
         if c.username:
             client.username_pw_set(c.username, c.password or None)
         if c.tls:
-            client.tls_set(
-                ca_certs=str(c.ca_file) if c.ca_file else None,
-                certfile=str(c.cert_file) if c.cert_file else None,
-                keyfile=str(c.key_file) if c.key_file else None,
-                cert_reqs=ssl.CERT_REQUIRED,
-                tls_version=ssl.PROTOCOL_TLS_CLIENT,
-            )
+            try:
+                client.tls_set(
+                    ca_certs=str(c.ca_file) if c.ca_file else None,
+                    certfile=str(c.cert_file) if c.cert_file else None,
+                    keyfile=str(c.key_file) if c.key_file else None,
+                    cert_reqs=ssl.CERT_REQUIRED,
+                    tls_version=ssl.PROTOCOL_TLS_CLIENT,
+                )
+            except (OSError, ValueError, ssl.SSLError) as exc:
+                # NOTE: the locker still serves pickups; it just cannot reach the server.
+                self._unusable = f"TLS setup failed: {exc}"
+                log.error("MQTT disabled: %s", self._unusable)
         client.reconnect_delay_set(c.reconnect_min_s, c.reconnect_max_s)
-        client.max_inflight_messages_set(max(c.inflight, 1))
+        # NOTE: room beyond the outbox window, so that a status (online/offline)
+        # never waits behind unacknowledged events.
+        client.max_inflight_messages_set(max(c.inflight, 1) + 2)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
@@ -107,6 +116,9 @@ class MqttSync:
         return client
 
     def start(self) -> None:
+        if self._unusable is not None:
+            self.last_error = self._unusable
+            return
         c = self._config
         props = None
         if c.protocol == "5":
@@ -121,6 +133,8 @@ class MqttSync:
     def stop(self, timeout: float = 3.0) -> None:
         """A clean shutdown says so itself: offline status, retained, before disconnecting."""
         self._stopping = True
+        if self._unusable is not None:
+            return
         self.outbox.stop()
         if self.connected.is_set():
             info = self.client.publish(
@@ -129,12 +143,30 @@ class MqttSync:
                 qos=1,
                 retain=True,
             )
+            delivered = False
             try:
                 info.wait_for_publish(timeout)
+                delivered = info.is_published()
             except (RuntimeError, ValueError):
-                log.warning("could not publish the offline status")
+                delivered = False
+            if not delivered:
+                log.warning("offline status not acknowledged: leaving it to the Last Will")
+                self._drop_with_will()
+                return
         self.client.disconnect()
         self.client.loop_stop()
+
+    def _drop_with_will(self) -> None:
+        """End the connection so that the broker publishes our Last Will (offline)."""
+        if self._config.protocol == "5":
+            will = ReasonCode(PacketTypes.DISCONNECT, identifier=4)  # with Will Message
+            self.client.disconnect(reasoncode=will)
+            self.client.loop_stop()
+        else:  # MQTT 3.1.1 has no such DISCONNECT: drop the socket instead
+            self.client.loop_stop()
+            sock = self.client.socket()
+            if sock is not None:
+                sock.close()
 
     # -- paho callbacks (paho's thread: never raise) --------------------------
     def _on_connect(
@@ -165,18 +197,31 @@ class MqttSync:
             log.warning("MQTT connection lost (%s); reconnecting", reason)
 
     def _on_message(self, client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        reservations = msg.topic == self.topics.reservations
         try:
-            if msg.topic == self.topics.reservations:
+            if reservations:
                 self._inbound.reservation(bytes(msg.payload))
             elif msg.topic == self.topics.commands:
                 self._inbound.command(bytes(msg.payload))
         except Exception:
-            # NOTE: not acknowledged: the broker delivers it again after a reconnect.
-            log.exception("message on %s could not be handled; left unacknowledged", msg.topic)
-            return
+            log.exception("message on %s could not be handled", msg.topic)
+            try:  # answer it, so that one odd message never blocks the ones behind it
+                if reservations:
+                    self._service.reject_message("the locker could not handle this message")
+                else:
+                    self._service.command_failed("the locker could not handle this command")
+            except Exception:
+                # NOTE: nothing could be committed (the store is failing): leave it
+                # unacknowledged, so the broker delivers it again after a reconnect.
+                log.exception("could not answer it either; left unacknowledged")
+                return
         client.ack(msg.mid, msg.qos)
 
-    def _on_publish(self, *_args: Any) -> None:
+    def _on_publish(
+        self, _client: mqtt.Client, _u: Any, mid: int, reason: Any = None, _p: Any = None
+    ) -> None:
+        if reason is not None and getattr(reason, "is_failure", False):
+            self.outbox.refused(mid, str(reason))
         self.outbox.wake()
 
     # -- outgoing -----------------------------------------------------------
@@ -219,7 +264,7 @@ class MqttSync:
             "enabled": True,
             "connected": self.connected.is_set(),
             "broker": f"{self._config.host}:{self._config.port}",
-            "error": self.last_error,
+            "error": self.last_error or self.outbox.refusal,
         }
 
 

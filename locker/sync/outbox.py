@@ -11,6 +11,7 @@ order; a message the broker got twice is removed by the server by
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -32,6 +33,9 @@ class Delivery(Protocol):
 
     @property
     def rc(self) -> int: ...
+
+    @property
+    def mid(self) -> int: ...
 
     def is_published(self) -> bool: ...
 
@@ -62,12 +66,22 @@ class OutboxPublisher:
         self._stop = threading.Event()
         self._generation = 0
         self._thread = threading.Thread(target=self._run, name="mqtt-outbox", daemon=True)
+        self._refused: dict[int, str] = {}  # mid -> reason, from PUBACKs that said no
+        self._refused_lock = threading.Lock()
+        self._backoff = 0.0
+        self.refusal: str | None = None  # the broker's last refusal, for /healthz
         self.sent_total = 0
 
     def start(self) -> None:
         self._thread.start()
 
     def wake(self) -> None:
+        self._wake.set()
+
+    def refused(self, mid: int, reason: str) -> None:
+        """The broker answered a PUBACK with a failure code (an ACL, a quota...)."""
+        with self._refused_lock:
+            self._refused[mid] = reason
         self._wake.set()
 
     def reconnected(self) -> None:
@@ -90,6 +104,8 @@ class OutboxPublisher:
             except Exception:  # the database or paho failed: pause, then start over
                 log.exception("outbox publisher failed; retrying")
                 self._stop.wait(1.0)
+            if self._backoff:
+                self._stop.wait(self._backoff)
 
     def _session(self, generation: int) -> None:
         inflight: deque[tuple[int, Delivery, float]] = deque()
@@ -104,14 +120,14 @@ class OutboxPublisher:
             if acked is None:
                 return  # a delivery failed or stalled: start again from the table
             if acked:
-                self._store.mark_sent(acked, datetime.now(UTC).isoformat())
-                self.sent_total += len(acked)
+                self._backoff = 0.0
+                self.refusal = None
+                self._mark(acked)
             handed = 0
             room = self._window - len(inflight)
             if room > 0:
                 for event in self._store.unsent(cursor, room):
-                    body = event_json(event.to_contract(self._locker_id, reveal=True))
-                    delivery = self._publish(body)
+                    delivery = self._publish(self._payload(event))
                     if delivery.rc != 0:
                         return  # the connection went away under us
                     inflight.append((event.seq, delivery, time.monotonic()))
@@ -120,14 +136,38 @@ class OutboxPublisher:
             if not acked and not handed:
                 self._wake.wait(timeout=0.25)
 
-    @staticmethod
-    def _collect(inflight: deque[tuple[int, Delivery, float]]) -> list[int] | None:
+    def _mark(self, seqs: list[int]) -> None:
+        if seqs:
+            self._store.mark_sent(seqs, datetime.now(UTC).isoformat())
+            self.sent_total += len(seqs)
+
+    def _payload(self, event: Event) -> bytes:
+        body = event.to_contract(self._locker_id, reveal=True)
+        try:
+            return event_json(body)
+        except (ValueError, UnicodeEncodeError):
+            # NOTE: never let one row block the outbox: send it as it stands.
+            log.error("event %d does not fit the contract; sent unvalidated", event.seq)
+            return json.dumps(body, ensure_ascii=True, default=str).encode()
+
+    def _collect(self, inflight: deque[tuple[int, Delivery, float]]) -> list[int] | None:
         acked: list[int] = []
         while inflight:
             seq, delivery, since = inflight[0]
             try:
                 done = delivery.is_published()
             except (RuntimeError, ValueError):
+                return None
+            with self._refused_lock:
+                refusal = self._refused.pop(delivery.mid, None) if done else None
+            if refusal is not None:
+                # NOTE: paho calls a refused PUBACK "published": the event is not delivered.
+                self.refusal = f"broker refused event {seq}: {refusal}"
+                self._backoff = min(60.0, max(2.0, self._backoff * 2))
+                log.error("%s; retrying in %.0f s", self.refusal, self._backoff)
+                with self._refused_lock:
+                    self._refused.clear()
+                self._mark(acked)  # those before it did arrive
                 return None
             if not done:
                 if time.monotonic() - since > STALL_S:
