@@ -63,7 +63,7 @@ def to_messages(h: Harness, histories: list[list[Any]]) -> list[list[bytes]]:
 
 
 def final_state(h: Harness, count: int) -> dict[str, tuple[object, ...]]:
-    state = {}
+    state: dict[str, tuple[object, ...]] = {}
     for i in range(count):
         res = h.service.reservation(f"R-{i}")
         assert res is not None
