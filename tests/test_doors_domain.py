@@ -78,6 +78,8 @@ def test_door_left_open_is_reported_once(harness: Harness) -> None:
 def test_door_opened_without_a_pulse_is_forced(harness: Harness) -> None:
     harness.service.door_changed("B2", True)
     assert types(harness) == ["door.forced_open"]
+    [comp] = [c for c, _, _ in harness.service.compartments() if c.id == "B2"]
+    assert not comp.in_service and comp.service_reason == "door forced open"
     harness.service.door_changed("B2", False)
     assert types(harness) == ["door.forced_open"]  # shutting it again changes nothing
 

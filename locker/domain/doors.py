@@ -62,7 +62,16 @@ def door_changed(txn: Txn, rules: Rules, sealer: CodeSealer, cid: str, is_open: 
             comp.with_(door_open=True, door_open_since=txn.now, left_open_reported=False)
         )
         if opening is None:
-            txn.emit("door.forced_open", compartment=cid)
+            # NOTE: nothing is handed out of, or booked into, a forced compartment
+            # until staff have looked at it.
+            comp = txn.compartment(cid)
+            txn.put_compartment(comp.with_(in_service=False, service_reason="door forced open"))
+            holder = txn.holder(cid)
+            txn.emit(
+                "door.forced_open",
+                compartment=cid,
+                reservation_id=None if holder is None else holder.id,
+            )
         elif not opening.door_seen_open:
             txn.put_opening(opening.with_(door_seen_open=True))
         return

@@ -22,10 +22,14 @@ def reject(txn: Txn, reservation_id: str, version: int | None, reason: str) -> N
 
 
 def free_compartments(txn: Txn) -> list[Compartment]:
+    """In service, held by nobody, no door cycle running, and its door shut."""
     return [
         c
         for c in txn.compartments()
-        if c.in_service and txn.holder(c.id) is None and txn.opening(c.id) is None
+        if c.in_service
+        and not c.door_open
+        and txn.holder(c.id) is None
+        and txn.opening(c.id) is None
     ]
 
 

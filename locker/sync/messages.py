@@ -156,6 +156,7 @@ class DoorLeftOpen(_Event):
 class DoorForcedOpen(_Event):
     type: Literal["door.forced_open"]
     compartment: Id
+    reservation_id: Id | None = None
 
 
 class DoorJammed(_Event):
