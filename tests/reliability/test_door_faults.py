@@ -45,7 +45,9 @@ def parcel_in(box: Runtime, rid: str) -> tuple[str, str]:
     cid = box.service.deposit_by_courier(rid)
     hand(box, cid, True)
     hand(box, cid, False)
-    res = wait_for(lambda: (r := box.service.reservation(rid)) and r.deposited_at and r)
+    wait_for(lambda: box.service.reservation(rid).deposited_at)  # type: ignore[union-attr]
+    res = box.service.reservation(rid)
+    assert res is not None
     return cid, box.service.codes_of(res)["pickup_code"]
 
 
@@ -87,7 +89,7 @@ def test_door_forced_open(box: Runtime) -> None:
     cid, code = parcel_in(box, "F-1")
     hand(box, cid, True)  # no pulse: someone forced it
     wait_for(lambda: "door.forced_open" in types(box))
-    forced = [e for e in box.store.events(0, 1000) if e.type == "door.forced_open"][0]
+    forced = next(e for e in box.store.events(0, 1000) if e.type == "door.forced_open")
     assert forced.compartment == cid and forced.reservation_id == "F-1"
     assert not comp(box, cid).in_service  # made safe: nothing handed out or booked in
     with pytest.raises(Unavailable):
