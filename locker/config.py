@@ -110,7 +110,9 @@ class MqttConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=1883, ge=1, le=65535)
     protocol: Literal["5", "3.1.1"] = "5"
-    client_id: str = Field(default="", description="default: locker-<locker_id>")
+    client_id: str = Field(
+        default="", description="default: the locker id (the broker's ACL patterns use %c)"
+    )
     username: str = ""
     password: str = ""
     tls: bool = False

@@ -78,7 +78,7 @@ class MqttSync:
         v5 = c.protocol == "5"
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=c.client_id or f"locker-{self._locker_id}",
+            client_id=c.client_id or self._locker_id,
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
             clean_session=None if v5 else False,
             manual_ack=True,
