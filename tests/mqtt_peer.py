@@ -8,6 +8,8 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from tests.helpers import wait_for
 
@@ -15,7 +17,15 @@ from tests.helpers import wait_for
 class Server:
     """Subscribes to a locker's events and status; publishes reservations and commands."""
 
-    def __init__(self, port: int, locker_id: str = "demo", prefix: str = "conciergerie") -> None:
+    def __init__(
+        self,
+        port: int,
+        locker_id: str = "demo",
+        prefix: str = "conciergerie",
+        persistent_id: str | None = None,
+    ) -> None:
+        """``persistent_id``: keep a session at the broker under that client id, so that
+        events published while this server is away are delivered when it returns."""
         self.base = f"{prefix}/lockers/{locker_id}"
         self.events: list[dict[str, Any]] = []
         self.raw_events: list[bytes] = []
@@ -24,12 +34,17 @@ class Server:
         self._ready = threading.Event()
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=f"test-server-{id(self)}",
+            client_id=persistent_id or f"test-server-{id(self)}",
             protocol=mqtt.MQTTv5,
         )
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
-        self.client.connect("127.0.0.1", port)
+        self.client.reconnect_delay_set(1, 2)
+        props = None
+        if persistent_id:
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = 3600
+        self.client.connect("127.0.0.1", port, clean_start=not persistent_id, properties=props)
         self.client.loop_start()
         if not self._ready.wait(10):
             raise RuntimeError("test server could not subscribe")

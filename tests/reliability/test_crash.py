@@ -64,17 +64,30 @@ class Driver:
         if roll < 0.25:
             self.counter += 1
             rid = f"P{os.getpid()}-{self.counter}"
-            body = {"reservation_id": rid, "version": 1, "kind": "delivery",
-                    "size": self.rng.choice("SM"), "expires_at": EXPIRES}
+            body = {
+                "reservation_id": rid,
+                "version": 1,
+                "kind": "delivery",
+                "size": self.rng.choice("SM"),
+                "expires_at": EXPIRES,
+            }
             r = c["admin"].post("/api/v1/reservations", json=body)
             if r.status_code == 200:
                 self.acked.upserts[rid] = 1
         elif roll < 0.35:
             self.counter += 1
             rid = f"Q{os.getpid()}-{self.counter}"
-            self.server.send("reservations", {"type": "reservation.upsert", "reservation_id": rid,
-                                              "version": 1, "kind": "delivery", "size": "S",
-                                              "expires_at": EXPIRES})
+            self.server.send(
+                "reservations",
+                {
+                    "type": "reservation.upsert",
+                    "reservation_id": rid,
+                    "version": 1,
+                    "kind": "delivery",
+                    "size": "S",
+                    "expires_at": EXPIRES,
+                },
+            )
             self.mqtt_sent.add(rid)
         elif roll < 0.6:
             accepted = c["admin"].get("/api/v1/reservations?state=accepted").json()
@@ -102,8 +115,9 @@ class Driver:
         else:  # staff put back what jams and interrupted cycles took out of service
             for comp in c["admin"].get("/api/v1/compartments").json():
                 if not comp["in_service"] and not comp["door_open"]:
-                    c["admin"].put(f"/api/v1/compartments/{comp['id']}/service",
-                                   json={"in_service": True})
+                    c["admin"].put(
+                        f"/api/v1/compartments/{comp['id']}/service", json={"in_service": True}
+                    )
 
     def cycle(self, hand: httpx.Client, cid: str) -> None:
         hand.post(f"/api/v1/sim/doors/{cid}/open")
@@ -154,8 +168,10 @@ def test_crash_consistency(tmp_path: Path, broker: Broker) -> None:
         "kills": KILLS,
         "operations": driver.ops,
         "acknowledged": {
-            "bookings": len(driver.acked.upserts), "deposits": len(driver.acked.deposits),
-            "pickups": len(driver.acked.pickups), "cancels": len(driver.acked.cancels),
+            "bookings": len(driver.acked.upserts),
+            "deposits": len(driver.acked.deposits),
+            "pickups": len(driver.acked.pickups),
+            "cancels": len(driver.acked.cancels),
             "mqtt_bookings": len(driver.mqtt_sent),
         },
         "events": counts["events"],

@@ -30,8 +30,11 @@ def passwords(folder: Path, users: dict[str, str]) -> Path:
     path = folder / "passwords"
     for i, (user, password) in enumerate(users.items()):
         flag = ["-c"] if i == 0 else []
-        subprocess.run(["mosquitto_passwd", "-b", *flag, str(path), user, password],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["mosquitto_passwd", "-b", *flag, str(path), user, password],
+            check=True,
+            capture_output=True,
+        )
     return path
 
 
@@ -58,8 +61,10 @@ def test_no_token_code_or_key_in_the_logs_of_a_full_run(tmp_path: Path) -> None:
         for wrong in ("00000001", "00000002"):
             kiosk.post("/api/v1/pickups", json={"code": wrong})
         kiosk.post("/api/v1/pickups", json={"qr_payload": f"LKR1:demo:{code}"})
-        server.send("reservations", {**UPSERT, "reservation_id": "D-9", "kind": "dropoff",
-                                     "size": "S", "reference": "D-9"})
+        server.send(
+            "reservations",
+            {**UPSERT, "reservation_id": "D-9", "kind": "dropoff", "size": "S", "reference": "D-9"},
+        )
         accepted = server.wait_event("reservation.accepted", reservation_id="D-9")
         secrets.add(accepted["deposit_code"])
         session = kiosk.post("/api/v1/courier/session", json={"pin": "2468"}).json()["token"]
@@ -86,8 +91,7 @@ def test_acl_example_keeps_lockers_apart(tmp_path: Path) -> None:
     pw = passwords(folder, {"demo": "pw-demo", "rogue": "pw-rogue", "conciergerie": "pw-c"})
     port = free_port()
     listener = (
-        f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {pw}\n"
-        f"acl_file {ACL}\n"
+        f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {pw}\nacl_file {ACL}\n"
     )
     broker = Broker(folder, port=port, extra=listener).start()
     from locker.runtime import build
@@ -95,8 +99,11 @@ def test_acl_example_keeps_lockers_apart(tmp_path: Path) -> None:
     from tests.helpers import settings_for
 
     locker = build(
-        settings_for(tmp_path, doors=FAST_DOORS,
-                     mqtt={"port": port, "username": "demo", "password": "pw-demo"}),
+        settings_for(
+            tmp_path,
+            doors=FAST_DOORS,
+            mqtt={"port": port, "username": "demo", "password": "pw-demo"},
+        ),
         simulate=True,
     )
     locker.start()
@@ -112,13 +119,15 @@ def test_acl_example_keeps_lockers_apart(tmp_path: Path) -> None:
         rogue.subscribe("conciergerie/lockers/demo/#", qos=1)
         bad = {**UPSERT, "reservation_id": "EVIL"}
         rogue.publish("conciergerie/lockers/demo/reservations", json.dumps(bad), qos=1)
-        official = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="conciergerie",
-                               protocol=mqtt.MQTTv5)
+        official = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id="conciergerie", protocol=mqtt.MQTTv5
+        )
         official.username_pw_set("conciergerie", "pw-c")
         official.connect("127.0.0.1", port)
         official.loop_start()
-        official.publish("conciergerie/lockers/demo/reservations", json.dumps(UPSERT),
-                         qos=1).wait_for_publish(10)
+        official.publish(
+            "conciergerie/lockers/demo/reservations", json.dumps(UPSERT), qos=1
+        ).wait_for_publish(10)
         wait_for(lambda: locker.service.reservation("R-2031") is not None, what="official booking")
         wait_for(lambda: locker.store.backlog() == 0, what="events delivered under the ACL")
         assert locker.service.reservation("EVIL") is None  # the rogue could not book
