@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from locker.domain.model import Kind, Reservation, Size, State
 from locker.domain.rules import Upsert
+from locker.sync.messages import IsoTime
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 MAX_INT = 2**63 - 1  # SQLite's INTEGER
@@ -30,7 +31,7 @@ class ReservationIn(_In):
     accessible: StrictBool = False
     recipient: str | None = Field(default=None, max_length=200)
     reference: str | None = Field(default=None, max_length=200)
-    expires_at: AwareDatetime
+    expires_at: IsoTime
 
     def to_domain(self) -> Upsert:
         return Upsert(

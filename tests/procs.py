@@ -30,7 +30,9 @@ class ServiceProcess:
         workdir: Path,
         extra_env: dict[str, str] | None = None,
         mqtt_port: int | None = None,
+        config: Path = EXAMPLE,
     ) -> None:
+        self.config = config
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -56,7 +58,7 @@ class ServiceProcess:
                 "serve",
                 "--simulate",
                 "--config",
-                str(EXAMPLE),
+                str(self.config),
                 "--port",
                 str(self.port),
             ],

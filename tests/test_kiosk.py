@@ -220,7 +220,7 @@ def test_courier_round(box: Box, page: Page, tmp_path: Path) -> None:
     page.click("[data-action=courier]")
     expect(page.locator("#code-heading")).to_have_text("Code livreur")
     type_code(page, "2468")
-    expect(page.locator("#digits span")).to_have_text(["•", "•", "•", "•"])
+    expect(page.locator("#digits span")).to_have_text("••••")  # never the digits
     page.click("#keypad [data-key='ok']")
     visible(page, "courier")
     expect(page.locator(f"[data-reservation='{first}']")).to_be_visible()
@@ -380,3 +380,119 @@ def test_accessibility_with_axe(box: Box, page: Page) -> None:
         for name, result in screens.items()
     }
     assert problems == {"start": [], "code": [], "error": []}
+
+
+def count_posts(page: Page, path: str) -> list[str]:
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.post_data or "") if r.url.endswith(path) else None)
+    return sent
+
+
+def test_one_entry_is_sent_once(box: Box, page: Page) -> None:
+    _, cid, code = box.deliver()
+    page.goto(box.url)
+    sent = count_posts(page, "/api/v1/kiosk/codes")
+    page.click("[data-action=collect]")
+    type_code(page, code)
+    page.keyboard.press("Enter")  # a habit: Enter after the 8th digit
+    page.keyboard.press("Enter")
+    expect(page.locator("#door-heading")).to_have_text(f"Porte {cid} ouverte", timeout=SLOW)
+    page.keyboard.type(f"LKR1:demo:{code}")  # the same QR scanned again, door still open
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(500)
+    expect(page.locator("#screen-door")).to_be_visible()  # not "already used"
+    assert len(sent) == 1
+    box.cycle(cid)
+    visible(page, "thanks")
+
+
+def test_a_wrong_code_counts_once(box: Box, page: Page) -> None:
+    page.goto(box.url)
+    sent = count_posts(page, "/api/v1/kiosk/codes")
+    page.click("[data-action=collect]")
+    type_code(page, "76543210")
+    page.keyboard.press("Enter")
+    expect(page.locator("#error-heading")).to_have_text("Code inconnu", timeout=SLOW)
+    page.wait_for_timeout(300)
+    assert len(sent) == 1
+
+
+def test_a_parcel_barcode_is_never_taken_for_a_code(box: Box, page: Page) -> None:
+    rid = box.book(size="M")
+    page.goto(box.url)
+    visible(page, "start")
+    sent = count_posts(page, "/api/v1/kiosk/codes")
+    page.keyboard.type("3760123456789")  # an EAN-13 on a parcel, scanned at the start screen
+    page.keyboard.press("Enter")
+    expect(page.locator("#error-heading")).to_have_text("Code-barres non reconnu", timeout=SLOW)
+    assert sent == []  # nothing counted toward the lockout
+    # a courier scans the same kind of label with the focus anywhere: it deposits
+    page.click("#screen-error [data-action=home]")
+    page.click("[data-action=courier]")
+    type_code(page, "2468")
+    page.click("#keypad [data-key='ok']")
+    visible(page, "courier")
+    page.click("#lang")  # the focus leaves the reference field
+    page.keyboard.type(f"COLIS-{rid}")
+    page.keyboard.press("Enter")
+    cid = box.reservation(rid)["compartment"]
+    expect(page.locator("#door-heading")).to_contain_text(cid, timeout=SLOW)
+    box.cycle(cid)
+    visible(page, "courier")
+    page.fill("#reference", "NO-SUCH-PARCEL")
+    page.keyboard.press("Enter")
+    expect(page.locator("#error-heading")).to_have_text("Unknown parcel", timeout=SLOW)
+
+
+def test_enter_on_a_focused_button_presses_it_and_english_does_not_stick(
+    box: Box, page: Page
+) -> None:
+    page.goto(box.url)
+    page.click("#lang")
+    page.click("[data-action=collect]")
+    page.focus("#screen-code [data-action=home]")
+    page.keyboard.press("Enter")
+    visible(page, "start")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")  # the next person: French
+
+
+def wide_layout(tmp_path: Path) -> Path:
+    """A long, low cabinet with long compartment ids."""
+    text = (ROOT / "config" / "locker.example.toml").read_text().split("[[compartments]]")[0]
+    for col in range(6):
+        for row in range(2):
+            n = col * 2 + row
+            text += (
+                f'[[compartments]]\nid = "HALL-EAST-{col}{row}"\nsize = "M"\n'
+                f"column = {col}\nrow = {row}\nrelay_pin = {4 + n}\nreed_pin = {16 + n}\n"
+            )
+    path = tmp_path / "wide.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("viewport", [(800, 480), (1024, 600)])
+def test_the_door_answer_fits_any_layout_and_screen(
+    tmp_path: Path, browser: Browser, viewport: tuple[int, int]
+) -> None:
+    (tmp_path / "svc").mkdir()
+    svc = ServiceProcess(tmp_path / "svc", config=wide_layout(tmp_path)).start()
+    try:
+        box = Box(svc)
+        _, cid, code = box.deliver()
+        width, height = viewport
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(box.url)
+        page.click("[data-action=collect]")
+        type_code(page, code)
+        heading = page.locator("#door-heading")
+        expect(heading).to_have_text(f"Porte {cid} ouverte", timeout=SLOW)
+        for selector in ("#door-heading", "#door-instruction", "#cabinet"):
+            b = page.locator(selector).bounding_box()
+            assert b is not None and b["x"] >= 0 and b["y"] >= 0
+            assert b["x"] + b["width"] <= width + 1 and b["y"] + b["height"] <= height + 1, selector
+        snap(page, tmp_path, f"door-wide-{width}")
+        box.cycle(cid)
+        page.close()
+    finally:
+        svc.stop()

@@ -7,7 +7,9 @@ const THANKS_S = 6;
 const ERROR_S = 20;
 const DOOR_IDLE_S = 180;
 const CODE_IDLE_S = 60;
-const QR_RE = /LKR1:[A-Za-z0-9][A-Za-z0-9._-]{0,63}:[0-9]{8}$/;
+const QR_RE = /^LKR1:[A-Za-z0-9][A-Za-z0-9._-]{0,63}:[0-9]{8}$/;
+const BURST_GAP_MS = 50; // a scanner types faster than any hand
+const BURST_MIN = 6;
 
 const TEXT = {
   fr: {
@@ -56,6 +58,10 @@ const TEXT = {
     err_session_text: "Votre session livreur a expiré. Tapez à nouveau votre code livreur.",
     err_no_token: "Terminal non autorisé",
     err_no_token_text: "Cette page ne fonctionne que sur l'écran de la consigne.",
+    err_not_qr: "Code-barres non reconnu",
+    err_not_qr_text: "Ce n'est pas un code de la consigne. Scannez le QR code reçu de la conciergerie, ou tapez votre code.",
+    err_parcel: "Colis inconnu",
+    err_parcel_text: "Cette référence ne correspond à aucun colis attendu ici. Vérifiez l'étiquette.",
     err_generic: "Opération impossible",
     err_generic_text: "Cela n'a pas fonctionné. Appelez la conciergerie au {phone}.",
     courier_list: "Colis à déposer",
@@ -64,8 +70,10 @@ const TEXT = {
     open: "Ouvrir",
     no_parcels: "Aucun colis en attente de dépôt.",
     size: "Taille {size}",
+    hours: "{h} h {m} min",
     minutes: "{m} min {s} s",
     seconds: "{s} s",
+    pin_count: "{n} chiffres",
     offline_banner: "Connexion au service perdue : nouvelle tentative…",
   },
   en: {
@@ -114,6 +122,10 @@ const TEXT = {
     err_session_text: "Your courier session has expired. Type your courier PIN again.",
     err_no_token: "Terminal not allowed",
     err_no_token_text: "This page only works on the locker's own screen.",
+    err_not_qr: "Barcode not recognised",
+    err_not_qr_text: "This is not a locker code. Scan the QR code you received from the conciergerie, or type your code.",
+    err_parcel: "Unknown parcel",
+    err_parcel_text: "This reference matches no parcel expected here. Check the label.",
     err_generic: "That did not work",
     err_generic_text: "Something went wrong. Call the conciergerie on {phone}.",
     courier_list: "Parcels to deposit",
@@ -122,8 +134,10 @@ const TEXT = {
     open: "Open",
     no_parcels: "No parcel awaiting deposit.",
     size: "Size {size}",
+    hours: "{h} h {m} min",
     minutes: "{m} min {s} s",
     seconds: "{s} s",
+    pin_count: "{n} digits",
     offline_banner: "Lost touch with the service: retrying…",
   },
 };
@@ -139,8 +153,10 @@ const state = {
   courierTimer: null,
   screenTimer: null,
   countdown: null,
-  scan: "",
-  scanAt: 0,
+  busy: false, // a request is out: nothing else is sent until it is answered
+  burst: [], // keys typed in quick succession: maybe a scanner
+  burstAt: 0,
+  burstTimer: null,
   doors: {},
 };
 
@@ -182,6 +198,10 @@ function show(screen, { timeout } = {}) {
 
 function goHome() {
   if (state.courierToken) return openCourierList(); // a courier's round goes on
+  if (state.lang !== "fr") {
+    state.lang = "fr"; // the next person is greeted in French again
+    applyLanguage();
+  }
   state.digits = "";
   state.door = null;
   state.error = null;
@@ -204,15 +224,23 @@ function renderCode() {
   $("code-help").textContent = t(pin ? "pin_help" : "code_help");
   const box = $("digits");
   box.replaceChildren();
-  const length = pin ? Math.max(4, state.digits.length) : 8;
-  for (let i = 0; i < length; i += 1) {
+  if (pin) {
+    // one fixed-width field: a 12-digit PIN must not push the keypad off the screen
+    const field = document.createElement("span");
+    field.className = state.digits ? "pin filled" : "pin";
+    field.textContent = "•".repeat(state.digits.length);
+    box.append(field);
+    box.setAttribute("aria-label", t("pin_count", { n: state.digits.length }));
+    return;
+  }
+  for (let i = 0; i < 8; i += 1) {
     const cell = document.createElement("span");
     const digit = state.digits[i];
     cell.textContent = digit === undefined ? "" : pin ? "•" : digit;
     if (digit !== undefined) cell.className = "filled";
     box.append(cell);
   }
-  box.setAttribute("aria-label", pin ? `${state.digits.length}` : state.digits.split("").join(" "));
+  box.setAttribute("aria-label", state.digits.split("").join(" "));
 }
 
 function renderDoor() {
@@ -231,7 +259,9 @@ function renderError() {
   const all = { phone: CONFIG.phone || "", door: state.door ? state.door.id : "", ...vars };
   if (state.error.until) {
     const left = Math.max(0, Math.ceil((state.error.until - Date.now()) / 1000));
-    all.wait = left >= 60 ? t("minutes", { m: Math.floor(left / 60), s: left % 60 }) : t("seconds", { s: left });
+    if (left >= 3600) all.wait = t("hours", { h: Math.floor(left / 3600), m: Math.floor((left % 3600) / 60) });
+    else if (left >= 60) all.wait = t("minutes", { m: Math.floor(left / 60), s: left % 60 });
+    else all.wait = t("seconds", { s: left });
   }
   $("error-heading").textContent = t(`err_${key}`);
   $("error-text").textContent = t(`err_${key}_text`, all);
@@ -276,11 +306,28 @@ function drawCabinet(svg, openId) {
     label.setAttribute("y", y + h / 2);
     label.setAttribute("class", open ? "open" : "");
     label.textContent = c.id;
+    if (c.id.length > (open ? 3 : 5)) {
+      // long ids are squeezed into their cell rather than spilling over the next one
+      label.setAttribute("textLength", w - 18);
+      label.setAttribute("lengthAdjust", "spacingAndGlyphs");
+    }
     svg.append(rect, label);
   }
 }
 
 /* ---------- talking to the service ---------- */
+
+async function send(method, path, body, token) {
+  // one request at a time from the touchscreen: a double tap or a key held down
+  // must never send a code twice (it would read "already used", or count twice)
+  if (state.busy) return null;
+  state.busy = true;
+  try {
+    return await call(method, path, body, token);
+  } finally {
+    state.busy = false;
+  }
+}
 
 async function call(method, path, body, token = CONFIG.token) {
   const headers = { "Content-Type": "application/json" };
@@ -305,6 +352,7 @@ function explain(result) {
   if (status === 0 || status >= 500) return showError("offline");
   if (status === 429) return showError("locked", {}, Number(body.retry_after_s || result.headers.get("Retry-After") || 60));
   if (status === 404 && body.error === "wrong_code") return showError("unknown");
+  if (status === 404 && state.courierToken) return showError("parcel");
   if (status === 401 && body.reason === "pin") return showError("pin");
   if (status === 401) return state.courierToken ? courierExpired() : showError("no_token");
   if (status === 410) return showError(body.reason === "used" ? "used" : "expired");
@@ -315,7 +363,9 @@ function explain(result) {
 
 async function submitCode(payload) {
   if (!CONFIG.token) return showError("no_token");
-  const result = await call("POST", "/kiosk/codes", payload);
+  if (state.screen === "door") return; // a door is open for someone: finish that first
+  const result = await send("POST", "/kiosk/codes", payload);
+  if (!result) return;
   state.digits = "";
   if (!result.ok) return explain(result);
   openDoorScreen(result.body.compartment, result.body.purpose, false);
@@ -330,12 +380,29 @@ function doorChanged(id, open) {
   state.doors[id] = open;
   const door = state.door;
   if (state.screen !== "door" || !door || door.id !== id) return;
+  if (door.courier) touchCourier();
   if (open) {
     door.seenOpen = true;
     show("door", { timeout: DOOR_IDLE_S });
   } else if (door.seenOpen) {
     if (door.courier) openCourierList();
     else show("thanks", { timeout: THANKS_S });
+  }
+}
+
+async function recheckDoor() {
+  const door = state.door;
+  if (state.screen !== "door" || !door) return;
+  const token = door.courier ? state.courierToken : CONFIG.token;
+  const result = await call("GET", "/compartments", null, door.courier ? CONFIG.token : token);
+  if (!result.ok || state.door !== door) return;
+  const comp = result.body.find((c) => c.id === door.id);
+  if (comp && !comp.door_open && comp.opening === null) {
+    // the door cycle ended while we were not listening
+    if (door.courier) openCourierList();
+    else show("thanks", { timeout: THANKS_S });
+  } else if (comp && comp.door_open) {
+    doorChanged(door.id, true);
   }
 }
 
@@ -388,7 +455,10 @@ function handleEvent(block) {
   }
   if (!data) return;
   const payload = JSON.parse(data);
-  if (name === "hello") state.doors = payload.doors;
+  if (name === "hello") {
+    state.doors = payload.doors;
+    recheckDoor(); // the stream was down: the door may have moved meanwhile
+  }
   else if (name === "door") doorChanged(payload.compartment, payload.open);
   else if (name === "alarm") alarm(payload.type, payload.compartment);
   document.body.dataset.live = "1";
@@ -397,7 +467,8 @@ function handleEvent(block) {
 /* ---------- couriers ---------- */
 
 async function signIn(pin) {
-  const result = await call("POST", "/courier/session", { pin });
+  const result = await send("POST", "/courier/session", { pin });
+  if (!result) return;
   state.digits = "";
   if (!result.ok) return explain(result);
   state.courierToken = result.body.token;
@@ -412,7 +483,10 @@ function courierExpired() {
 function touchCourier() {
   clearTimeout(state.courierTimer);
   if (!state.courierToken) return;
-  state.courierTimer = setTimeout(signOut, CONFIG.courier_idle_s * 1000);
+  state.courierTimer = setTimeout(() => {
+    if (state.screen === "door") touchCourier(); // never while a door is open
+    else signOut();
+  }, CONFIG.courier_idle_s * 1000);
 }
 
 async function signOut() {
@@ -456,7 +530,9 @@ async function openCourierList() {
 
 async function deposit(body) {
   touchCourier();
-  const result = await call("POST", "/deposits", body, state.courierToken);
+  if (state.screen === "door") return;
+  const result = await send("POST", "/deposits", body, state.courierToken);
+  if (!result) return;
   if (!result.ok) return explain(result);
   openDoorScreen(result.body.compartment, "deposit", true);
 }
@@ -468,11 +544,16 @@ function pressKey(key) {
   clearTimeout(state.screenTimer);
   state.screenTimer = setTimeout(goHome, CODE_IDLE_S * 1000);
   const max = state.mode === "pin" ? 12 : 8;
+  if (state.busy) return;
   if (key === "del") state.digits = state.digits.slice(0, -1);
   else if (key === "ok") return validate();
-  else if (/^[0-9]$/.test(key) && state.digits.length < max) state.digits += key;
+  else if (/^[0-9]$/.test(key) && state.digits.length < max) {
+    state.digits += key;
+    renderCode();
+    if (state.mode !== "pin" && state.digits.length === 8) validate(); // the 8th sends it
+    return;
+  }
   renderCode();
-  if (state.mode !== "pin" && state.digits.length === 8) validate();
 }
 
 function validate() {
@@ -512,35 +593,67 @@ $("reference-form").addEventListener("submit", (event) => {
   if (reference && !QR_RE.test(reference)) deposit({ reference });
 });
 
+// Keys arrive from a person (touch keypad aside: a keyboard) or from a scanner, which
+// types a whole code in a few milliseconds and ends with Enter. Keys typed in quick
+// succession are held back a moment: a burst that ends with Enter is a scan, anything
+// else is typing.
 document.addEventListener("keydown", (event) => {
-  // A QR scanner types like a keyboard, fast, then Enter: it works on any screen.
   const now = Date.now();
-  if (now - state.scanAt > 1000) state.scan = "";
-  state.scanAt = now;
-  if (event.key === "Enter") {
-    const match = state.scan.match(QR_RE);
-    state.scan = "";
-    if (match) {
-      event.preventDefault();
-      if (state.screen === "courier") $("reference").value = "";
-      return submitCode({ qr_payload: match[0] });
-    }
-  } else if (event.key.length === 1) {
-    state.scan = (state.scan + event.key).slice(-128);
+  const typing = event.target.tagName === "INPUT";
+  if (event.key.length === 1) {
+    if (now - state.burstAt > BURST_GAP_MS) flushBurst();
+    state.burst.push(event.key);
+    state.burstAt = now;
+    clearTimeout(state.burstTimer);
+    state.burstTimer = setTimeout(flushBurst, BURST_GAP_MS * 2);
+    if (!typing) event.preventDefault();
+    return;
   }
-  if (state.scan.includes("LKR1")) return; // a scan under way: not keypad digits
-  if (state.screen === "start" && /^[0-9]$/.test(event.key)) startCode("collect");
-  if (state.screen === "code" && event.target.tagName !== "INPUT") {
-    if (/^[0-9]$/.test(event.key)) pressKey(event.key);
-    else if (event.key === "Backspace") pressKey("del");
-    else if (event.key === "Enter") {
+  if (event.key === "Enter") {
+    clearTimeout(state.burstTimer);
+    if (state.burst.length >= BURST_MIN && now - state.burstAt <= BURST_GAP_MS * 2) {
+      const text = state.burst.join("");
+      state.burst = [];
+      event.preventDefault();
+      return scanned(text.trim());
+    }
+    flushBurst();
+    if (event.target.tagName === "BUTTON") return; // Enter presses the focused button
+    if (state.screen === "code") {
       event.preventDefault();
       pressKey("ok");
-    } else if (event.key === "Escape") goHome();
-  } else if (event.key === "Escape" && state.screen !== "start" && state.screen !== "courier") {
-    goHome();
+    }
+    return;
   }
+  flushBurst();
+  if (state.screen === "code" && !typing && event.key === "Backspace") pressKey("del");
+  else if (event.key === "Escape" && !["start", "courier", "door"].includes(state.screen)) goHome();
 });
+
+function flushBurst() {
+  // what was typed by hand: digits go to the keypad (starting a code from the start screen)
+  clearTimeout(state.burstTimer);
+  const keys = state.burst;
+  state.burst = [];
+  for (const key of keys) {
+    if (!/^[0-9]$/.test(key)) continue;
+    if (state.screen === "start") startCode("collect");
+    if (state.screen === "code") pressKey(key);
+  }
+}
+
+function scanned(text) {
+  if (QR_RE.test(text)) {
+    if (state.screen === "courier") $("reference").value = "";
+    return submitCode({ qr_payload: text });
+  }
+  if (state.screen === "courier") {
+    // a parcel label: deposit it, wherever the focus is
+    $("reference").value = "";
+    return deposit({ reference: text });
+  }
+  if (state.screen !== "door" && !state.busy) showError("not_qr");
+}
 
 applyLanguage();
 show("start");

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -22,6 +23,16 @@ from locker.domain.model import Kind, Size, State
 Timestamp = Annotated[
     AwareDatetime, PlainSerializer(lambda d: d.isoformat(), return_type=str, when_used="json")
 ]
+
+
+def _iso_text(value: object) -> object:
+    if not isinstance(value, str):
+        raise ValueError("a time is ISO 8601 text with a UTC offset")
+    return value
+
+
+# Text only: pydantic would otherwise take a number as seconds since 1970.
+IsoTime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^/#+\x00]+$")]
 Code = Annotated[str, Field(pattern=r"^[0-9]{8}$")]
 Version = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
@@ -42,7 +53,7 @@ class ReservationUpsert(_Msg):
     accessible: StrictBool = False
     recipient: str | None = Field(default=None, max_length=200)
     reference: str | None = Field(default=None, max_length=200)
-    expires_at: AwareDatetime
+    expires_at: IsoTime
 
 
 class ReservationCancel(_Msg):
