@@ -68,6 +68,13 @@ class PulseQueue:
                 log.exception("relay %s could not be released", pulse.label)
 
     def close(self) -> None:
+        """Stop: pulses not started yet are dropped (the relays are about to close;
+        the openings they were for are reported as interrupted at the next start)."""
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
         for _ in self._workers:
             self._queue.put(None)
         for worker in self._workers:
