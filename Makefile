@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck pytest clean
+.PHONY: run test lint typecheck pytest soak clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed"'
@@ -37,6 +37,11 @@ typecheck: $(TSTAMP)
 pytest: $(TSTAMP)
 	tools/ensure-debian-packages.sh mosquitto:mosquitto mosquitto_passwd:mosquitto chromium:chromium
 	$(BIN)/pytest -q
+
+## The reliability tests at 10x their sizes (tests/reliability/scale.py)
+soak: $(TSTAMP)
+	tools/ensure-debian-packages.sh mosquitto:mosquitto mosquitto_passwd:mosquitto chromium:chromium
+	LOCKER_SOAK=10 $(BIN)/pytest -q -s -p no:cacheprovider tests/reliability
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -4,47 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from locker.domain.model import Kind, Reservation, Size, State
-from locker.domain.rules import Upsert
-from locker.sync.messages import IsoTime
+from locker.sync.messages import UpsertFields
 
-_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
-MAX_INT = 2**63 - 1  # SQLite's INTEGER
 
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ReservationIn(_In):
+class ReservationIn(UpsertFields):
     """The contract's ``reservation.upsert`` fields, without ``type``."""
-
-    reservation_id: str = Field(pattern=_ID)
-    version: StrictInt = Field(
-        ge=1, le=MAX_INT, description="grows with every change on the server"
-    )
-    kind: Kind
-    size: Size
-    chilled: StrictBool = False
-    accessible: StrictBool = False
-    recipient: str | None = Field(default=None, max_length=200)
-    reference: str | None = Field(default=None, max_length=200)
-    expires_at: IsoTime
-
-    def to_domain(self) -> Upsert:
-        return Upsert(
-            reservation_id=self.reservation_id,
-            version=self.version,
-            kind=self.kind,
-            size=self.size,
-            expires_at=self.expires_at,
-            chilled=self.chilled,
-            accessible=self.accessible,
-            recipient=self.recipient,
-            reference=self.reference,
-        )
 
 
 class ReservationOut(BaseModel):

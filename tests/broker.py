@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.procs import free_port
+from tests.procs import free_port, stop_process
 
 
 def mosquitto_binary() -> str:
@@ -58,13 +58,5 @@ class Broker:
         raise RuntimeError("mosquitto did not start listening")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, sig)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=15)
+        stop_process(self.proc, sig)
         self.proc = None

@@ -14,7 +14,6 @@ from pydantic import TypeAdapter, ValidationError
 
 from locker.domain import commands
 from locker.domain.errors import DomainError
-from locker.domain.rules import Upsert
 from locker.domain.service import LockerService
 from locker.sync.messages import (
     COMMANDS,
@@ -98,19 +97,7 @@ class Inbound:
             if isinstance(message, ReservationCancel):
                 self._service.cancel(message.reservation_id, message.version)
             else:
-                self._service.upsert(
-                    Upsert(
-                        reservation_id=message.reservation_id,
-                        version=message.version,
-                        kind=message.kind,
-                        size=message.size,
-                        expires_at=message.expires_at,
-                        chilled=message.chilled,
-                        accessible=message.accessible,
-                        recipient=message.recipient,
-                        reference=message.reference,
-                    )
-                )
+                self._service.upsert(message.to_domain())
         except DomainError as exc:  # already answered by an event
             log.info("reservation %s refused: %s", message.reservation_id, exc.message)
 

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from locker.domain.model import Kind, Size, State
+from locker.domain.rules import Upsert
 
 Timestamp = Annotated[
     AwareDatetime, PlainSerializer(lambda d: d.isoformat(), return_type=str, when_used="json")
@@ -43,10 +44,11 @@ class _Msg(BaseModel):
 
 
 # -- server -> locker: reservations ------------------------------------------
-class ReservationUpsert(_Msg):
-    type: Literal["reservation.upsert"]
+class UpsertFields(_Msg):
+    """The fields of an upsert: the MQTT message's, and the REST body's (no ``type``)."""
+
     reservation_id: Id
-    version: Version
+    version: Version = Field(description="grows with every change on the server")
     kind: Kind
     size: Size
     chilled: StrictBool = False
@@ -54,6 +56,23 @@ class ReservationUpsert(_Msg):
     recipient: str | None = Field(default=None, max_length=200)
     reference: str | None = Field(default=None, max_length=200)
     expires_at: IsoTime
+
+    def to_domain(self) -> Upsert:
+        return Upsert(
+            reservation_id=self.reservation_id,
+            version=self.version,
+            kind=self.kind,
+            size=self.size,
+            expires_at=self.expires_at,
+            chilled=self.chilled,
+            accessible=self.accessible,
+            recipient=self.recipient,
+            reference=self.reference,
+        )
+
+
+class ReservationUpsert(UpsertFields):
+    type: Literal["reservation.upsert"]
 
 
 class ReservationCancel(_Msg):
