@@ -10,7 +10,6 @@ from locker.domain.model import Kind, Reservation, Size, State
 from locker.sync.messages import UpsertFields
 
 
-
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
