@@ -393,8 +393,7 @@ function doorChanged(id, open) {
 async function recheckDoor() {
   const door = state.door;
   if (state.screen !== "door" || !door) return;
-  const token = door.courier ? state.courierToken : CONFIG.token;
-  const result = await call("GET", "/compartments", null, door.courier ? CONFIG.token : token);
+  const result = await call("GET", "/compartments"); // with the kiosk's own token
   if (!result.ok || state.door !== door) return;
   const comp = result.body.find((c) => c.id === door.id);
   if (comp && !comp.door_open && comp.opening === null) {
