@@ -61,7 +61,7 @@ def test_mqtt_fuzz_through_the_broker(tmp_path: Path) -> None:
             commands = sum(1 for e in events if e["type"] in ("command.done", "command.failed"))
             return commands >= expected_commands
 
-        wait_for(answered, timeout=600, interval=0.5, what="every command answered")
+        wait_for(answered, timeout=sized(600), interval=0.5, what="every command answered")
         server.send("reservations", {**UPSERT, "reservation_id": "AFTER", "reference": "AFTER"})
         server.wait_event("reservation.accepted", reservation_id="AFTER", timeout=120)
         events = server.unique()
