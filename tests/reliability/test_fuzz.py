@@ -166,7 +166,7 @@ def test_schemathesis_against_the_running_app(tmp_path: Path) -> None:
                 ],
                 capture_output=True,
                 text=True,
-                timeout=900,
+                timeout=sized(300),
                 check=False,
             )
             summary = [line for line in run.stdout.splitlines() if "generated" in line]
