@@ -133,6 +133,7 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
     b.stop()
 
 
+@pytest.mark.timeout(sized(1200))  # 200 kills take about 4 minutes on 2 cores
 def test_crash_consistency(tmp_path: Path, broker: Broker) -> None:
     rng = random.Random(int(os.environ.get("LOCKER_CRASH_SEED", "20261123")))
     server = Server(broker.port)

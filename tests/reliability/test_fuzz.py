@@ -38,6 +38,7 @@ DOMAIN_REASONS = (
 )
 
 
+@pytest.mark.timeout(sized(900))
 def test_mqtt_fuzz_through_the_broker(tmp_path: Path) -> None:
     rng = random.Random(20261123)
     broker = Broker(tmp_path / "broker").start()
@@ -143,6 +144,7 @@ def test_hypothesis_payloads_never_escape(
     assert h.service.last_seq() > before  # the command at least was answered
 
 
+@pytest.mark.timeout(sized(900))
 def test_schemathesis_against_the_running_app(tmp_path: Path) -> None:
     svc = ServiceProcess(tmp_path).start()
     try:

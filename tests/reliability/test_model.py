@@ -145,6 +145,7 @@ class Locker(RuleBasedStateMachine):
                 assert self.opened[opening.compartment] >= 1
 
 
+# NOTE: pytest-timeout's default (300 s) is enough here even at soak size.
 Locker.TestCase.settings = settings(
     max_examples=sized(60),
     stateful_step_count=50,

@@ -10,6 +10,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from locker.domain.model import Size
 from locker.runtime import Runtime, build
 from tests.broker import Broker
@@ -48,6 +50,7 @@ def parcel_round(box: Runtime, rid: str) -> int:
     return 5
 
 
+@pytest.mark.timeout(sized(600))
 def test_outage_with_a_locker_restart(tmp_path: Path) -> None:
     broker = Broker(tmp_path / "broker").start()
     server = Server(broker.port, persistent_id="conciergerie-test")
@@ -92,6 +95,7 @@ def test_outage_with_a_locker_restart(tmp_path: Path) -> None:
         broker.stop()
 
 
+@pytest.mark.timeout(sized(600))
 def test_broker_killed_mid_publish(tmp_path: Path) -> None:
     broker = Broker(tmp_path / "broker").start()
     server = Server(broker.port, persistent_id="conciergerie-test")
