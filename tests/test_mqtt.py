@@ -478,8 +478,8 @@ def test_an_event_the_broker_refuses_is_not_marked_sent(
         locker.service.admin_open("C4", "check")  # one event to publish
         assert locker.mqtt is not None
         mqtt = locker.mqtt
-        wait_for(lambda: mqtt.health()["error"], what="the refusal is reported")
-        assert "refused" in str(mqtt.health()["error"])
+        wait_for(lambda: mqtt.health()["refused"], what="the refusal is reported")
+        assert "refused event" in str(mqtt.health()["refused"])
         assert locker.store.backlog() == 1  # not marked sent: nothing lost
         acl_broker(folder, allow_events=True)
         assert broker.proc is not None

@@ -264,7 +264,8 @@ class MqttSync:
             "enabled": True,
             "connected": self.connected.is_set(),
             "broker": f"{self._config.host}:{self._config.port}",
-            "error": self.last_error or self.outbox.refusal,
+            "error": self.last_error,
+            "refused": self.outbox.refusal,  # the broker's last refusal of an event
         }
 
 
