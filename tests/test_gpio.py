@@ -73,7 +73,7 @@ def test_no_more_than_two_relays_at_once(
     wait_for(lambda: all(factory.pin(w.relay_pin).state for w in WIRING), what="all off")
     stop.set()
     watcher.join()
-    assert peak == 2
+    assert 1 <= peak <= 2  # never three solenoids at once (2 is seen unless starved)
 
 
 def test_reed_bounce_gives_one_change(
@@ -92,16 +92,22 @@ def test_reed_bounce_gives_one_change(
     assert doors.is_open("A1") and not doors.is_open("B1")
 
 
-def test_bounce_back_to_the_same_level_reports_nothing(
-    cabinet: tuple[MockFactory, GpioDoors, SimulatedCabinet],
-) -> None:
-    _, doors, sim = cabinet
-    seen: list[tuple[str, bool]] = []
-    doors.listen(lambda cid, is_open: seen.append((cid, is_open)))
-    sim.set_door("C1", is_open=True)
-    sim.set_door("C1", is_open=False)  # a knock on the door, shorter than the debounce
-    time.sleep(TIMING.debounce_s * 5)
-    assert seen == []
+def test_bounce_back_to_the_same_level_reports_nothing() -> None:
+    factory = MockFactory()
+    timing = DoorTiming(pulse_s=0.05, debounce_s=0.3)  # wide: a loaded machine is slow
+    doors = GpioDoors(WIRING, timing, factory)
+    sim = SimulatedCabinet(factory, WIRING, timing)
+    sim.close_all()
+    try:
+        seen: list[tuple[str, bool]] = []
+        doors.listen(lambda cid, is_open: seen.append((cid, is_open)))
+        sim.set_door("C1", is_open=True)
+        sim.set_door("C1", is_open=False)  # a knock on the door, shorter than the debounce
+        time.sleep(timing.debounce_s * 3)
+        assert seen == []
+    finally:
+        doors.close()
+        factory.reset()
 
 
 def test_reed_edges_complete_a_deposit_and_a_pickup(app_runtime: Runtime) -> None:
