@@ -20,19 +20,9 @@ from tests.conftest import FAST_DOORS
 from tests.helpers import settings_for, wait_for
 from tests.mqtt_peer import Server
 from tests.procs import ServiceProcess, free_port
+from tests.test_api import BOOKING
 
-UPSERT = {
-    "type": "reservation.upsert",
-    "reservation_id": "R-2031",
-    "version": 1,
-    "kind": "delivery",
-    "size": "M",
-    "chilled": False,
-    "accessible": False,
-    "recipient": "apt-12",
-    "reference": "COLIS-88412",
-    "expires_at": "2030-12-01T18:00:00+01:00",
-}
+UPSERT = {"type": "reservation.upsert", **BOOKING}  # the contract's example
 
 
 @pytest.fixture
