@@ -42,32 +42,39 @@ class GpioDoors:
     def __init__(self, wiring: list[DoorWiring], timing: DoorTiming, factory: Factory) -> None:
         self.wiring = {w.compartment: w for w in wiring}
         self._timing = timing
-        self._relays: dict[str, OutputDevice] = {}
-        self._reeds: dict[str, DigitalInputDevice] = {}
+        # One device per pin: a benchmark layout may put many simulated compartments
+        # on one mock pin (doors.share_mock_pins); a real layout never shares a pin.
+        self._relays: dict[int, OutputDevice] = {}
+        self._reeds: dict[int, DigitalInputDevice] = {}
+        self._on_reed: dict[int, list[str]] = {}
         self._listener: Callable[[str, bool], None] | None = None
         for w in wiring:
-            # NOTE: an active-low relay board idles with the pin high; initial_value
-            # False keeps every lock shut while the service starts.
-            self._relays[w.compartment] = OutputDevice(
-                w.relay_pin,
-                active_high=timing.active_high,
-                initial_value=False,
-                pin_factory=factory,
-            )
-            # NOTE: bounce_time stays None: debouncing is ours (firmware_bridge.debounce),
-            # identical on mock and real pins.
-            self._reeds[w.compartment] = DigitalInputDevice(
-                w.reed_pin, pull_up=True, bounce_time=None, pin_factory=factory
-            )
+            if w.relay_pin not in self._relays:
+                # NOTE: an active-low relay board idles with the pin high; initial_value
+                # False keeps every lock shut while the service starts.
+                self._relays[w.relay_pin] = OutputDevice(
+                    w.relay_pin,
+                    active_high=timing.active_high,
+                    initial_value=False,
+                    pin_factory=factory,
+                )
+            if w.reed_pin not in self._reeds:
+                # NOTE: bounce_time stays None: debouncing is ours (firmware_bridge.debounce),
+                # identical on mock and real pins.
+                self._reeds[w.reed_pin] = DigitalInputDevice(
+                    w.reed_pin, pull_up=True, bounce_time=None, pin_factory=factory
+                )
+            self._on_reed.setdefault(w.reed_pin, []).append(w.compartment)
         self._debouncer = Debouncer(timing.debounce_s, self.is_open, self._changed)
         self._pulses = PulseQueue(timing.pulse_s, timing.max_concurrent_pulses)
-        for cid, reed in self._reeds.items():
-            reed.when_activated = self._edge_callback(cid)
-            reed.when_deactivated = self._edge_callback(cid)
+        for pin, reed in self._reeds.items():
+            reed.when_activated = self._edge_callback(self._on_reed[pin])
+            reed.when_deactivated = self._edge_callback(self._on_reed[pin])
 
-    def _edge_callback(self, cid: str) -> Callable[[], None]:
+    def _edge_callback(self, compartments: list[str]) -> Callable[[], None]:
         def edge() -> None:
-            self._debouncer.edge(cid)
+            for cid in compartments:
+                self._debouncer.edge(cid)
 
         return edge
 
@@ -80,21 +87,24 @@ class GpioDoors:
 
         Levels read now are taken as known: call :meth:`is_open` for them.
         """
-        for cid in self._reeds:
+        for cid in self.wiring:
             self._debouncer.prime(cid, self.is_open(cid))
         self._listener = listener
 
     def unlock(self, compartment_id: str) -> None:
-        relay = self._relays.get(compartment_id)
-        if relay is None:  # a compartment without pins (simulation layouts only)
+        wired = self.wiring.get(compartment_id)
+        if wired is None:  # a compartment without pins (simulation layouts only)
             log.warning("compartment %s has no relay wired: nothing to pulse", compartment_id)
             return
-        self._pulses.submit(Pulse(compartment_id, relay.on, relay.off))
+        relay = self._relays[wired.relay_pin]
+        # The label keys the per-relay serialisation: one relay, one pulse at a time.
+        self._pulses.submit(Pulse(f"relay BCM{wired.relay_pin}", relay.on, relay.off))
 
     def is_open(self, compartment_id: str) -> bool:
-        reed = self._reeds.get(compartment_id)
-        if reed is None:
+        wired = self.wiring.get(compartment_id)
+        if wired is None:
             return False
+        reed = self._reeds[wired.reed_pin]
         closed = bool(reed.is_active) == self._timing.closed_when_active
         return not closed
 

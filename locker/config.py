@@ -52,6 +52,11 @@ class DoorsConfig(_Strict):
     reed_closed_when_active: bool = Field(
         default=True, description="reed switch to ground with pull-up: closed door reads active"
     )
+    share_mock_pins: bool = Field(
+        default=False,
+        description="benchmark layouts only: simulated compartments may share mock pins "
+        "(decision 21); refused on real hardware",
+    )
 
 
 class LockoutConfig(_Strict):
@@ -167,7 +172,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:
-        errors = layout_problems([c.model_dump() for c in self.compartments])
+        errors = layout_problems(
+            [c.model_dump() for c in self.compartments], self.doors.share_mock_pins
+        )
         years = self.lockout.policy().expected_years_to_open(len(self.compartments))
         if years < FLOOR_YEARS:
             errors.append(
@@ -211,15 +218,18 @@ class Settings(BaseSettings):
             problems.append(f"kiosk.courier_pin_hashes: the demo PIN {DEMO_PIN} is not allowed")
         if not self.security.secret_key and self.security.key_file is None:
             problems.append("security: set secret_key or key_file (the key sealing the codes)")
+        if self.doors.share_mock_pins:
+            problems.append("doors.share_mock_pins: mock pins only exist in simulation")
         for comp in self.compartments:
             if comp.relay_pin is None or comp.reed_pin is None:
                 problems.append(f"compartment {comp.id}: relay_pin and reed_pin are required")
         return problems
 
 
-def layout_problems(compartments: list[Any]) -> list[str]:
-    """Duplicate ids, pins and places. Works on raw TOML tables too, so that
-    ``check-config`` reports them beside the errors of single fields."""
+def layout_problems(compartments: list[Any], share_pins: bool = False) -> list[str]:
+    """Duplicate ids, pins (unless ``share_pins``: mock pins of a benchmark) and places.
+    Works on raw TOML tables too, so that ``check-config`` reports them beside the
+    errors of single fields."""
     errors: list[str] = []
     seen_ids: set[str] = set()
     seen_pins: dict[int, str] = {}
@@ -233,7 +243,7 @@ def layout_problems(compartments: list[Any]) -> list[str]:
         seen_ids.add(cid)
         for kind in ("relay_pin", "reed_pin"):
             pin = comp.get(kind)
-            if not isinstance(pin, int):
+            if not isinstance(pin, int) or share_pins:
                 continue
             if pin in seen_pins:
                 errors.append(f"{cid}.{kind}: BCM pin {pin} is already used by {seen_pins[pin]}")
@@ -277,8 +287,10 @@ def load_settings(path: Path | None, **overrides: Any) -> Settings:
         problems = format_errors(exc)
         if not any(p.startswith("(top level)") for p in problems):  # cross-checks did not run
             comps = overrides.get("compartments", raw.get("compartments"))
+            doors = raw.get("doors")
+            share = isinstance(doors, dict) and doors.get("share_mock_pins") is True
             if isinstance(comps, list):
-                problems += [f"(top level): {p}" for p in layout_problems(comps)]
+                problems += [f"(top level): {p}" for p in layout_problems(comps, share)]
         raise ConfigError(problems) from exc
 
 

@@ -43,8 +43,11 @@ class ServiceProcess:
         extra_env: dict[str, str] | None = None,
         mqtt_port: int | None = None,
         config: Path = EXAMPLE,
+        prefix: list[str] | None = None,
     ) -> None:
+        """``prefix``: a command the service runs under, e.g. ``["taskset", "-c", "0"]``."""
         self.config = config
+        self.prefix = prefix or []
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -64,6 +67,7 @@ class ServiceProcess:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [
+                *self.prefix,
                 sys.executable,
                 "-m",
                 "locker.cli",
