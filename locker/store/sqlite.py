@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
-from sqlalchemy.dialects.sqlite import insert
-from sqlmodel import Session, SQLModel, col, create_engine, func, select
+from sqlalchemy import Connection, Engine, event
+from sqlmodel import Session, col, create_engine, func, select
 
 from locker.domain.model import Compartment, Event, Reservation
 from locker.domain.ports import Changes, CodeSealer, CommandOutcome, Snapshot
@@ -55,12 +55,34 @@ def open_engine(path: Path) -> Engine:
     return engine
 
 
-def _upsert(session: Session, table: type[SQLModel], rows: list[dict[str, Any]], key: str) -> None:
-    if not rows:
-        return
-    stmt = insert(table.__table__)  # type: ignore[attr-defined]
-    update = {c: stmt.excluded[c] for c in rows[0] if c != key}
-    session.execute(stmt.on_conflict_do_update(index_elements=[key], set_=update), rows)
+@functools.cache
+def _upsert_sql(table: str, columns: tuple[str, ...], key: str) -> str:
+    """One ``INSERT ... ON CONFLICT DO UPDATE`` per table and column set, built once:
+    the write path of every pickup, kept off SQLAlchemy's statement compiler."""
+    names = ", ".join(columns)
+    marks = ", ".join(f":{c}" for c in columns)
+    sets = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
+    # Names come from our own table definitions (convert.py), never from input.
+    return (
+        f"INSERT INTO {table} ({names}) VALUES ({marks}) "  # noqa: S608
+        f"ON CONFLICT ({key}) DO UPDATE SET {sets}"
+    )
+
+
+@functools.cache
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    marks = ", ".join(f":{c}" for c in columns)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+
+
+def _upsert(conn: Connection, table: str, rows: list[dict[str, Any]], key: str) -> None:
+    if rows:
+        conn.exec_driver_sql(_upsert_sql(table, tuple(rows[0]), key), rows)  # type: ignore[arg-type]
+
+
+def _insert(conn: Connection, table: str, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.exec_driver_sql(_insert_sql(table, tuple(rows[0])), rows)  # type: ignore[arg-type]
 
 
 class SqliteStore:
@@ -95,59 +117,62 @@ class SqliteStore:
 
     # -- writing ------------------------------------------------------------
     def commit(self, changes: Changes) -> None:
-        with Session(self._engine) as s, s.begin():
+        with self._engine.begin() as conn:
             _upsert(
-                s,
-                ReservationRow,
+                conn,
+                "reservation",
                 [convert.reservation_row(r) for r in changes.reservations.values()],
                 "id",
             )
             _upsert(
-                s,
-                CompartmentRow,
+                conn,
+                "compartment",
                 [convert.compartment_row(c) for c in changes.compartments.values()],
                 "id",
             )
-            for cid, opening in changes.openings.items():
-                if opening is None:
-                    s.execute(OpeningRow.__table__.delete().where(OpeningRow.compartment == cid))  # type: ignore[attr-defined]
+            closed = [(cid,) for cid, opening in changes.openings.items() if opening is None]
+            if closed:
+                conn.exec_driver_sql("DELETE FROM opening WHERE compartment = ?", closed)
             _upsert(
-                s,
-                OpeningRow,
+                conn,
+                "opening",
                 [convert.opening_row(o) for o in changes.openings.values() if o is not None],
                 "compartment",
             )
-            for key, terminal in changes.terminals.items():
-                if terminal is None:
-                    s.execute(TerminalRow.__table__.delete().where(TerminalRow.key == key))  # type: ignore[attr-defined]
-                else:
-                    _upsert(
-                        s,
-                        TerminalRow,
-                        [{"key": key, "state": convert.terminal_json(terminal)}],
-                        "key",
-                    )
-            _upsert(s, Meta, [{"key": k, "value": v} for k, v in changes.meta.items()], "key")
-            if changes.events:
-                s.execute(
-                    insert(EventRow.__table__),  # type: ignore[attr-defined]
-                    [convert.event_row(e, self._seal_secrets(e)) for e in changes.events],
-                )
-            if changes.commands:
-                at = changes.events[-1].at.isoformat() if changes.events else ""
-                s.execute(
-                    insert(CommandRow.__table__),  # type: ignore[attr-defined]
-                    [
-                        {
-                            "request_id": rid,
-                            "at": at,
-                            "command": outcome.command,
-                            "outcome": outcome.outcome,
-                            "reason": outcome.reason,
-                        }
-                        for rid, outcome in changes.commands.items()
-                    ],
-                )
+            gone = [(key,) for key, terminal in changes.terminals.items() if terminal is None]
+            if gone:
+                conn.exec_driver_sql("DELETE FROM terminal WHERE key = ?", gone)
+            _upsert(
+                conn,
+                "terminal",
+                [
+                    {"key": key, "state": convert.terminal_json(terminal)}
+                    for key, terminal in changes.terminals.items()
+                    if terminal is not None
+                ],
+                "key",
+            )
+            _upsert(conn, "meta", [{"key": k, "value": v} for k, v in changes.meta.items()], "key")
+            _insert(
+                conn,
+                "event",
+                [convert.event_row(e, self._seal_secrets(e)) for e in changes.events],
+            )
+            at = changes.events[-1].at.isoformat() if changes.events else ""
+            _insert(
+                conn,
+                "command",
+                [
+                    {
+                        "request_id": rid,
+                        "at": at,
+                        "command": outcome.command,
+                        "outcome": outcome.outcome,
+                        "reason": outcome.reason,
+                    }
+                    for rid, outcome in changes.commands.items()
+                ],
+            )
 
     def _seal_secrets(self, event: Event) -> str | None:
         if not event.secrets:
