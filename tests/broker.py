@@ -21,7 +21,12 @@ def mosquitto_binary() -> str:
 
 
 class Broker:
-    def __init__(self, workdir: Path, port: int | None = None, extra: str = "") -> None:
+    def __init__(
+        self, workdir: Path, port: int | None = None, extra: str = "", save_each: bool = True
+    ) -> None:
+        """``save_each``: save the broker's store after every change (tests that kill it);
+        off, it saves as a production broker does (the benchmarks)."""
+        self.save_each = save_each
         self.workdir = workdir
         self.port = port or free_port()
         self.extra = extra
@@ -34,13 +39,14 @@ class Broker:
         # NOTE: started as root, mosquitto drops to the 'mosquitto' user and could not
         # read our temporary files: keep the user we are.
         user = "user root\n" if os.geteuid() == 0 else ""
+        save = "autosave_interval 1\nautosave_on_changes true\n" if self.save_each else ""
         conf.write_text(
             f"{user}{listener}\n"
             f"persistence true\npersistence_location {self.workdir}/\n"
             # no queue limit: the fuzz and soak tests queue 10^5 messages for the locker
             "persistent_client_expiration 1d\nmax_queued_messages 0\n"
             # saved after every change, so a broker killed by SIGKILL keeps what it acked
-            "autosave_interval 1\nautosave_on_changes true\n"
+            f"{save}"
             "log_dest stderr\nlog_type error\nlog_type warning\n"
         )
         log = (self.workdir / "mosquitto.log").open("ab")

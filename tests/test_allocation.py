@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from locker.domain.allocation import choose
+from hypothesis import given
+from hypothesis import strategies as st
+
+from locker.domain.allocation import FreeIndex, choose
 from locker.domain.model import Compartment, CompartmentSpec, Size
 
 
@@ -55,3 +58,33 @@ def test_prefers_plain_accessible_last() -> None:
 
 def test_nothing_free() -> None:
     assert pick("S", free=[]) is None
+
+
+@given(
+    layout=st.lists(
+        st.tuples(st.sampled_from("SML"), st.booleans(), st.booleans(), st.booleans()),
+        min_size=1,
+        max_size=30,
+    ),
+    size=st.sampled_from("SML"),
+    chilled=st.booleans(),
+    accessible=st.booleans(),
+    skip=st.sets(st.integers(0, 29), max_size=5),
+)
+def test_the_free_index_picks_what_choose_picks(
+    layout: list[tuple[str, bool, bool, bool]],
+    size: str,
+    chilled: bool,
+    accessible: bool,
+    skip: set[int],
+) -> None:
+    comps = [comp(f"K{i:02}", s, c, a) for i, (s, c, a, _free) in enumerate(layout)]
+    index = FreeIndex()
+    for _ in range(2):  # marking twice changes nothing
+        for c, (*_, free) in zip(comps, layout, strict=True):
+            index.set_free(c.spec, free)
+    skipped = {f"K{i:02}" for i in skip}
+    free = [c for c, (*_, f) in zip(comps, layout, strict=True) if f and c.id not in skipped]
+    want = choose(free, Size(size), chilled, accessible)
+    got = index.choose(Size(size), chilled, accessible, skipped)
+    assert got == (None if want is None else want.id)

@@ -23,14 +23,27 @@ def reject(txn: Txn, reservation_id: str, version: int | None, reason: str) -> N
 
 def free_compartments(txn: Txn) -> list[Compartment]:
     """In service, held by nobody, no door cycle running, and its door shut."""
-    return [
-        c
-        for c in txn.compartments()
-        if c.in_service
-        and not c.door_open
-        and txn.holder(c.id) is None
-        and txn.opening(c.id) is None
-    ]
+    return [c for c in txn.compartments() if _is_free(txn, c)]
+
+
+def _is_free(txn: Txn, comp: Compartment) -> bool:
+    return (
+        comp.in_service
+        and not comp.door_open
+        and txn.holder(comp.id) is None
+        and txn.opening(comp.id) is None
+    )
+
+
+def pick(txn: Txn, size: Size, chilled: bool, accessible: bool) -> Compartment | None:
+    """What :func:`choose` picks among :func:`free_compartments`, through the mirror's
+    index for the compartments this transaction has not touched."""
+    touched = txn.state.touched(txn.changes) & set(txn.state.compartments)
+    candidates = [c for c in (txn.compartment(cid) for cid in touched) if _is_free(txn, c)]
+    indexed = txn.state.free.choose(size, chilled, accessible, touched)
+    if indexed is not None:
+        candidates.append(txn.compartment(indexed))
+    return choose(candidates, size, chilled, accessible)
 
 
 def upsert(txn: Txn, sealer: CodeSealer, req: Upsert) -> Reservation | None:
@@ -86,7 +99,7 @@ def _create(txn: Txn, sealer: CodeSealer, req: Upsert) -> Reservation | None:
     if _reference_taken(txn, req):
         reject(txn, req.reservation_id, req.version, "reference is used by another reservation")
         return None
-    comp = choose(free_compartments(txn), req.size, req.chilled, req.accessible)
+    comp = pick(txn, req.size, req.chilled, req.accessible)
     if comp is None:
         reject(txn, req.reservation_id, req.version, _no_fit(req.size, req.chilled, req.accessible))
         return None
@@ -130,7 +143,7 @@ def _update_accepted(
     if current is not None and current.in_service and _fits(current, req):
         comp: Compartment | None = current
     else:
-        comp = choose(free_compartments(txn), req.size, req.chilled, req.accessible)
+        comp = pick(txn, req.size, req.chilled, req.accessible)
     if comp is None:
         reject(txn, res.id, req.version, _no_fit(req.size, req.chilled, req.accessible))
         return None

@@ -14,7 +14,10 @@ class Size(StrEnum):
 
     @property
     def rank(self) -> int:
-        return "SML".index(self.value)
+        return _RANKS[self.value]
+
+
+_RANKS = {"S": 0, "M": 1, "L": 2}
 
 
 class Kind(StrEnum):

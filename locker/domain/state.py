@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from locker.domain.allocation import FreeIndex
 from locker.domain.errors import DomainError, NotFound
 from locker.domain.lockout import TerminalState
 from locker.domain.model import Compartment, Event, Opening, Reservation
@@ -30,6 +31,23 @@ class LockerState:
         self.references: dict[str, str] = {}  # parcel reference -> reservation id
         for res in snapshot.reservations.values():
             self._put(res)
+        self.free = FreeIndex()
+        for cid in self.compartments:
+            self._index(cid)
+
+    def is_free(self, cid: str) -> bool:
+        """In service, held by nobody, no door cycle running, and its door shut."""
+        comp = self.compartments[cid]
+        return (
+            comp.in_service
+            and not comp.door_open
+            and cid not in self.holders
+            and cid not in self.openings
+        )
+
+    def _index(self, cid: str) -> None:
+        if cid in self.compartments:
+            self.free.set_free(self.compartments[cid].spec, self.is_free(cid))
 
     def _drop(self, old: Reservation) -> None:
         if old.compartment and self.holders.get(old.compartment) == old.id:
@@ -55,7 +73,18 @@ class LockerState:
         if res.reference:
             self.references[res.reference] = res.id
 
+    def touched(self, changes: Changes) -> set[str]:
+        """The compartments whose freedom ``changes`` may alter."""
+        ids = set(changes.compartments) | set(changes.openings)
+        for res in changes.reservations.values():
+            old = self.reservations.get(res.id)
+            for comp in (res.compartment, None if old is None else old.compartment):
+                if comp:
+                    ids.add(comp)
+        return ids
+
     def apply(self, changes: Changes) -> None:
+        touched = self.touched(changes)
         for res in changes.reservations.values():
             self._put(res)
         self.compartments.update(changes.compartments)
@@ -72,6 +101,8 @@ class LockerState:
         if changes.events:
             self.last_seq = changes.events[-1].seq
         self.meta.update(changes.meta)
+        for cid in touched:
+            self._index(cid)
 
 
 class Txn:

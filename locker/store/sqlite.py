@@ -77,12 +77,12 @@ def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
 
 def _upsert(conn: Connection, table: str, rows: list[dict[str, Any]], key: str) -> None:
     if rows:
-        conn.exec_driver_sql(_upsert_sql(table, tuple(rows[0]), key), rows)  # type: ignore[arg-type]
+        conn.exec_driver_sql(_upsert_sql(table, tuple(rows[0]), key), rows)
 
 
 def _insert(conn: Connection, table: str, rows: list[dict[str, Any]]) -> None:
     if rows:
-        conn.exec_driver_sql(_insert_sql(table, tuple(rows[0])), rows)  # type: ignore[arg-type]
+        conn.exec_driver_sql(_insert_sql(table, tuple(rows[0])), rows)
 
 
 class SqliteStore:
@@ -181,9 +181,15 @@ class SqliteStore:
 
     # -- lookups ------------------------------------------------------------
     def find_reservation(self, reservation_id: str) -> Reservation | None:
-        with Session(self._engine) as s:
-            row = s.get(ReservationRow, reservation_id)
-            return None if row is None else convert.reservation_from(row)
+        # NOTE: asked for every new reservation id (is it a final one?): plain SQL,
+        # as on the commit path.
+        with self._engine.connect() as conn:
+            found = conn.exec_driver_sql(
+                "SELECT * FROM reservation WHERE id = ?", (reservation_id,)
+            ).first()
+        if found is None:
+            return None
+        return convert.reservation_from(ReservationRow.model_construct(**found._asdict()))
 
     def find_by_digest(self, digest: str) -> Reservation | None:
         with Session(self._engine) as s:
