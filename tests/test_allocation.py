@@ -81,10 +81,10 @@ def test_the_free_index_picks_what_choose_picks(
     comps = [comp(f"K{i:02}", s, c, a) for i, (s, c, a, _free) in enumerate(layout)]
     index = FreeIndex()
     for _ in range(2):  # marking twice changes nothing
-        for c, (*_, free) in zip(comps, layout, strict=True):
-            index.set_free(c.spec, free)
+        for c, (*_, is_free) in zip(comps, layout, strict=True):
+            index.set_free(c.spec, is_free)
     skipped = {f"K{i:02}" for i in skip}
-    free = [c for c, (*_, f) in zip(comps, layout, strict=True) if f and c.id not in skipped]
-    want = choose(free, Size(size), chilled, accessible)
+    candidates = [c for c, (*_, f) in zip(comps, layout, strict=True) if f and c.id not in skipped]
+    want = choose(candidates, Size(size), chilled, accessible)
     got = index.choose(Size(size), chilled, accessible, skipped)
     assert got == (None if want is None else want.id)
