@@ -31,3 +31,22 @@ class Upsert:
     accessible: bool = False
     recipient: str | None = None
     reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """A ``reservation.cancel`` of the contract."""
+
+    reservation_id: str
+    version: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A reservation message that could not be read: answered ``reservation.rejected``."""
+
+    reason: str
+    reservation_id: str | None = None
+
+
+ReservationMessage = Upsert | Cancel | Unreadable

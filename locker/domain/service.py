@@ -9,13 +9,13 @@ kiosks, a courier and a door callback acting at once are thereby serialised.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from locker.domain import commands, credentials, doors, lifecycle
 from locker.domain.codes import parse_credential, qr_payload
-from locker.domain.errors import Conflict, LockedOut, NotFound, WrongCode
+from locker.domain.errors import Conflict, DomainError, LockedOut, NotFound, WrongCode
 from locker.domain.model import (
     Compartment,
     CompartmentSpec,
@@ -28,7 +28,7 @@ from locker.domain.model import (
     State,
 )
 from locker.domain.ports import Changes, Clock, CodeSealer, DoorActuator, Store
-from locker.domain.rules import Rules, Upsert
+from locker.domain.rules import Cancel, ReservationMessage, Rules, Upsert
 from locker.domain.state import LockerState, Txn
 
 T = TypeVar("T")
@@ -111,6 +111,41 @@ class LockerService:
 
     def cancel(self, reservation_id: str, version: int | None = None) -> Reservation:
         return self._run(lambda txn: lifecycle.cancel(txn, reservation_id, version))
+
+    def reservation_messages(
+        self, messages: Sequence[ReservationMessage]
+    ) -> list[DomainError | None]:
+        """Several messages from the server in one transaction: one commit, one disk
+        sync (decision 21). Each keeps its own outcome, as if it had come alone: one
+        that is refused is rolled back alone, its ``reservation.rejected`` kept."""
+        outcomes: list[DomainError | None] = []
+
+        def one(txn: Txn, message: ReservationMessage) -> None:
+            if isinstance(message, Upsert):
+                lifecycle.upsert(txn, self._sealer, message)
+            elif isinstance(message, Cancel):
+                lifecycle.cancel(txn, message.reservation_id, message.version)
+            else:
+                txn.emit(
+                    "reservation.rejected",
+                    reservation_id=message.reservation_id,
+                    reason=message.reason,
+                )
+
+        def work(txn: Txn) -> None:
+            for message in messages:
+                point = txn.savepoint()
+                try:
+                    one(txn, message)
+                except DomainError as exc:
+                    txn.rollback_to(point)
+                    outcomes.append(exc)
+                    continue
+                outcomes.append(txn.error)
+                txn.error = None
+
+        self._run(work)
+        return outcomes
 
     # -- doors opened by a credential -----------------------------------------
     def deposit_by_courier(

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from locker.domain import commands
-from locker.domain.errors import DomainError
+from locker.domain.rules import Cancel, ReservationMessage, Unreadable, Upsert
 from locker.domain.service import LockerService
 from locker.sync.messages import (
     COMMANDS,
@@ -88,18 +89,26 @@ class Inbound:
         except ValidationError as exc:
             return None, _reason(exc)
 
-    def reservation(self, raw: bytes) -> None:
+    def read_reservation(self, raw: bytes) -> ReservationMessage:
         message, reason = self._read(raw, RESERVATIONS)
         if reason is not None:
-            self._service.reject_message(reason, _guess(raw, "reservation_id"))
-            return
-        try:
-            if isinstance(message, ReservationCancel):
-                self._service.cancel(message.reservation_id, message.version)
-            else:
-                self._service.upsert(message.to_domain())
-        except DomainError as exc:  # already answered by an event
-            log.info("reservation %s refused: %s", message.reservation_id, exc.message)
+            return Unreadable(reason, _guess(raw, "reservation_id"))
+        if isinstance(message, ReservationCancel):
+            return Cancel(message.reservation_id, message.version)
+        upsert: Upsert = message.to_domain()
+        return upsert
+
+    def reservations(self, raws: Sequence[bytes]) -> None:
+        """Messages from the reservations topic, in order, committed together."""
+        messages = [self.read_reservation(raw) for raw in raws]
+        outcomes = self._service.reservation_messages(messages)
+        for message, outcome in zip(messages, outcomes, strict=True):
+            if outcome is not None and not isinstance(message, Unreadable):
+                # already answered by an event
+                log.info("reservation %s refused: %s", message.reservation_id, outcome.message)
+
+    def reservation(self, raw: bytes) -> None:
+        self.reservations([raw])
 
     def command(self, raw: bytes) -> None:
         message, reason = self._read(raw, COMMANDS)

@@ -28,6 +28,7 @@ from locker.domain.ports import Changes
 from locker.domain.service import LockerService
 from locker.store.sqlite import SqliteStore
 from locker.sync.inbound import Inbound
+from locker.sync.intake import Incoming, Intake
 from locker.sync.messages import FreeCounts, Status, status_json
 from locker.sync.outbox import Delivery, OutboxPublisher
 
@@ -53,7 +54,7 @@ class MqttSync:
         self._locker_id = locker_id
         self._service = service
         self.topics = Topics(config.topic_prefix, locker_id)
-        self._inbound = Inbound(service, config.max_message_bytes)
+        self._intake = Intake(Inbound(service, config.max_message_bytes), service)
         self.connected = threading.Event()
         self.last_error: str | None = None
         self._status_dirty = True
@@ -124,6 +125,7 @@ class MqttSync:
         if c.protocol == "5":
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = c.session_expiry_s
+        self._intake.start()
         self.client.connect_async(
             c.host, c.port, keepalive=c.keepalive_s, clean_start=False, properties=props
         )
@@ -135,6 +137,7 @@ class MqttSync:
         self._stopping = True
         if self._unusable is not None:
             return
+        self._intake.stop()
         self.outbox.stop()
         if self.connected.is_set():
             info = self.client.publish(
@@ -197,25 +200,16 @@ class MqttSync:
             log.warning("MQTT connection lost (%s); reconnecting", reason)
 
     def _on_message(self, client: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        reservations = msg.topic == self.topics.reservations
-        try:
-            if reservations:
-                self._inbound.reservation(bytes(msg.payload))
-            elif msg.topic == self.topics.commands:
-                self._inbound.command(bytes(msg.payload))
-        except Exception:
-            log.exception("message on %s could not be handled", msg.topic)
-            try:  # answer it, so that one odd message never blocks the ones behind it
-                if reservations:
-                    self._service.reject_message("the locker could not handle this message")
-                else:
-                    self._service.command_failed("the locker could not handle this command")
-            except Exception:
-                # NOTE: nothing could be committed (the store is failing): leave it
-                # unacknowledged, so the broker delivers it again after a reconnect.
-                log.exception("could not answer it either; left unacknowledged")
-                return
-        client.ack(msg.mid, msg.qos)
+        mid, qos = msg.mid, msg.qos
+
+        def ack() -> None:
+            client.ack(mid, qos)
+
+        if msg.topic in (self.topics.reservations, self.topics.commands):
+            is_reservation = msg.topic == self.topics.reservations
+            self._intake.put(Incoming(is_reservation, bytes(msg.payload), ack))
+        else:
+            ack()
 
     def _on_publish(
         self, _client: mqtt.Client, _u: Any, mid: int, reason: Any = None, _p: Any = None
