@@ -65,7 +65,8 @@ def test_a_burst_is_committed_together_in_order_and_acknowledged_after(harness: 
     # R-0 to R-1's cancel shared one commit; the command waited for it and went alone
     assert len(commits) == 3
     snapshot = events[5].data["reservations"]
-    assert [r["reservation_id"] for r in snapshot] == ["R-0"]  # type: ignore[index]
+    assert isinstance(snapshot, list)
+    assert [r["reservation_id"] for r in snapshot] == ["R-0"]
     r1 = service.reservation("R-1")
     assert r1 is not None and r1.state is State.CANCELLED
     assert service.reservation("R-2") is None
