@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck pytest soak clean
+.PHONY: run test lint typecheck pytest soak wiring clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed"'
@@ -32,7 +32,7 @@ lint: $(TSTAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(TSTAMP)
-	$(BIN)/mypy locker api firmware_bridge tests
+	$(BIN)/mypy locker api firmware_bridge tests tools
 
 pytest: $(TSTAMP)
 	tools/ensure-debian-packages.sh mosquitto:mosquitto mosquitto_passwd:mosquitto chromium:chromium
@@ -42,6 +42,10 @@ pytest: $(TSTAMP)
 soak: $(TSTAMP)
 	tools/ensure-debian-packages.sh mosquitto:mosquitto mosquitto_passwd:mosquitto chromium:chromium
 	LOCKER_SOAK=10 $(BIN)/pytest -q -s -p no:cacheprovider tests/reliability
+
+## Redraw docs/wiring.svg from the example layout (a test checks it is up to date)
+wiring: $(STAMP)
+	$(BIN)/python -m tools.wiring_svg config/locker.example.toml docs/wiring.svg
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

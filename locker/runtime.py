@@ -120,9 +120,9 @@ def build(settings: Settings, simulate: bool, clock: Clock | None = None) -> Run
 
         factory = MockFactory()
     else:
-        from gpiozero import Device
+        from firmware_bridge.pin_factory import real_pin_factory
 
-        factory = Device._default_pin_factory()  # lgpio on Raspberry Pi OS Bookworm
+        factory = real_pin_factory(Path(settings.storage.path).resolve().parent)
     key = load_master_key(settings.security.secret_key, settings.security.key_file, create=simulate)
     sealer = Sealer(key, settings.locker_id)
     engine = open_engine(Path(settings.storage.path))

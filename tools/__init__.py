@@ -1,0 +1,1 @@
+"""Repository tools: the wiring diagram generator and its SVG writer."""
