@@ -47,5 +47,10 @@ soak: $(TSTAMP)
 wiring: $(STAMP)
 	$(BIN)/python -m tools.wiring_svg config/locker.example.toml docs/wiring.svg
 
+## Benchmarks of the real service on this machine: a table, and var/bench/results.json
+bench: $(TSTAMP)
+	tools/ensure-debian-packages.sh mosquitto:mosquitto taskset:util-linux
+	$(BIN)/python -m tests.bench.run
+
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

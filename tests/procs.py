@@ -48,6 +48,7 @@ class ServiceProcess:
         """``prefix``: a command the service runs under, e.g. ``["taskset", "-c", "0"]``."""
         self.config = config
         self.prefix = prefix or []
+        workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
