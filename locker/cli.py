@@ -23,9 +23,6 @@ def _load(path_arg: str | None, simulate: bool) -> Settings:
 
 
 def serve(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     try:
         settings = _load(args.config, args.simulate)
         if not args.simulate:
@@ -37,39 +34,33 @@ def serve(args: argparse.Namespace) -> int:
         for line in exc.problems:
             print(f"  {line}", file=sys.stderr)
         return 1
+    from locker.logs import setup_logging
 
-    import uvicorn
+    fmt = settings.logging.format or ("text" if args.simulate else "json")
+    setup_logging(fmt == "json", settings.logging.level, settings.secrets())
 
     from api.app import create_app
     from locker.runtime import build
     from locker.secrets import SecretKeyError
+    from locker.server import serve as run_server
+    from locker.systemd import Notifier, Watchdog
 
+    notifier = Notifier()
+    notifier.send("STATUS=starting: opening the database, reading the doors")
+    watchdog = Watchdog.from_env(notifier)
     try:
-        runtime = build(settings, simulate=args.simulate)
+        runtime = build(settings, simulate=args.simulate, watchdog=watchdog)
     except (SecretKeyError, RuntimeError, OSError) as exc:
         print(f"locker: refusing to start: {exc}", file=sys.stderr)
+        notifier.send(f"STATUS=refusing to start: {exc}")
         return 1
     app = create_app(runtime)
     host = args.host or settings.api.host
     port = args.port or settings.api.port
     mode = "simulation (MockFactory pins)" if args.simulate else "hardware"
-    logging.getLogger("locker").info(
-        "locker %s on http://%s:%d in %s", settings.locker_id, host, port, mode
-    )
-    # NOTE: proxy_headers off: X-Forwarded-For from a client must not pick its own
-    # terminal identity (the lockout is per client address). No access log: it
-    # would record who asked for what, and the kiosk's requests carry codes.
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level="info",
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        # the kiosk's live stream never ends by itself: do not wait for it at shutdown
-        timeout_graceful_shutdown=3,
-    )
+    ready = f"locker {settings.locker_id} on http://{host}:{port} in {mode}"
+    logging.getLogger("locker").info(ready)
+    run_server(app, host, port, settings.logging.level, notifier, watchdog, "serving " + ready)
     return 0
 
 
