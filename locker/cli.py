@@ -1,4 +1,4 @@
-"""The ``locker`` command: ``serve`` and ``check-config``."""
+"""The ``locker`` command: serve, check-config, backup, hash-pin, conciergerie."""
 
 from __future__ import annotations
 
@@ -82,6 +82,33 @@ def check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def backup_command(args: argparse.Namespace) -> int:
+    from locker.backup import BackupError, backup
+
+    try:
+        settings = _load(args.config, simulate=False)
+        done = backup(Path(settings.storage.path), Path(args.path))
+    except ConfigError as exc:
+        print("locker backup: bad configuration:", file=sys.stderr)
+        for line in exc.problems:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    except BackupError as exc:
+        print(f"locker backup: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"backup written: {done.path} ({done.size} bytes, schema version {done.schema_version}, "
+        f"{done.reservations} reservations, {done.events} events, integrity ok)"
+    )
+    sec = settings.security
+    where = f"security.key_file {sec.key_file}" if sec.key_file else "security.secret_key"
+    print(
+        f"NOTE: the key that seals the codes ({where}) is NOT in this backup. Keep a copy "
+        "of it separately and safely: without it the codes in the backup cannot be used."
+    )
+    return 0
+
+
 def hash_pin_command(_args: argparse.Namespace) -> int:
     import getpass
 
@@ -117,6 +144,10 @@ def parser() -> argparse.ArgumentParser:
         "--hardware", action="store_true", help="also apply the rules for a real cabinet"
     )
     c.set_defaults(func=check_config)
+    b = sub.add_parser("backup", help="copy the database (while the service runs) to PATH")
+    b.add_argument("path", help="the backup file to write (replaced if it exists)")
+    b.add_argument("--config", help="TOML file (default: $LOCKER_CONFIG)")
+    b.set_defaults(func=backup_command)
     h = sub.add_parser("hash-pin", help="hash a courier PIN for kiosk.courier_pin_hashes")
     h.set_defaults(func=hash_pin_command)
     from locker import conciergerie
