@@ -37,7 +37,7 @@ def serve(args: argparse.Namespace) -> int:
     from locker.logs import setup_logging
 
     fmt = settings.logging.format or ("text" if args.simulate else "json")
-    setup_logging(fmt == "json", settings.logging.level, settings.secrets())
+    redactor = setup_logging(fmt == "json", settings.logging.level, settings.secrets())
 
     from api.app import create_app
     from locker.runtime import build
@@ -54,6 +54,9 @@ def serve(args: argparse.Namespace) -> int:
         print(f"locker: refusing to start: {exc}", file=sys.stderr)
         notifier.send(f"STATUS=refusing to start: {exc}")
         return 1
+    key_file = settings.security.key_file
+    if key_file is not None and key_file.is_file():
+        redactor.add(key_file.read_text().strip())
     app = create_app(runtime)
     host = args.host or settings.api.host
     port = args.port or settings.api.port

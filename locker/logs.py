@@ -28,8 +28,13 @@ class Redactor:
     """Replaces codes, QR payloads, bearer tokens and the configured secrets in text."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: list[str] = []
+        self.add(*secrets)
+
+    def add(self, *secrets: str) -> None:
         # longest first, so a secret that contains another is replaced whole
-        self._secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        known = {*self._secrets, *(s for s in secrets if len(s) >= 4)}
+        self._secrets = sorted(known, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
@@ -80,10 +85,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def setup_logging(json_lines: bool, level: str, secrets: Iterable[str] = ()) -> logging.Handler:
-    """Send every log record (uvicorn's too) to stderr, redacted, as JSON or text."""
+def setup_logging(json_lines: bool, level: str, secrets: Iterable[str] = ()) -> Redactor:
+    """Send every log record (uvicorn's too) to stderr, redacted, as JSON or text.
+
+    Answers the redactor, to which secrets known later (the key file's) are added."""
+    redactor = Redactor(secrets)
     handler = logging.StreamHandler()
-    handler.addFilter(RedactFilter(Redactor(secrets)))
+    handler.addFilter(RedactFilter(redactor))
     handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
     for old in root.handlers[:]:
@@ -91,4 +99,4 @@ def setup_logging(json_lines: bool, level: str, secrets: Iterable[str] = ()) -> 
     root.addHandler(handler)
     root.setLevel(level)
     logging.captureWarnings(True)
-    return handler
+    return redactor

@@ -73,6 +73,7 @@ def test_backup_while_the_service_writes(tmp_path: Path) -> None:
         assert "key that seals the codes" in out and "NOT in this backup" in out
         assert (tmp_path / "locker.key").read_text().strip() not in out
         assert not Path(f"{target}-wal").exists()  # one self-contained file
+        assert target.stat().st_mode & 0o777 == 0o600
         with sqlite3.connect(target) as db:
             assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
             reservations = db.execute("SELECT count(*) FROM reservation").fetchone()[0]

@@ -30,6 +30,8 @@ def test_redactor_hides_codes_qr_payloads_tokens_and_configured_secrets() -> Non
     assert redact("scan LKR1:demo:1234") == f"scan LKR1:{REDACTED}"  # a broken one too
     assert redact("Authorization: Bearer abc.def-ghi") == f"Authorization: Bearer {REDACTED}"
     assert redact("token=my-admin-token-123456;") == f"token={REDACTED};"
+    redact.add("key-from-the-key-file")  # known once the key file is read
+    assert redact("key=key-from-the-key-file") == f"key={REDACTED}"
     kept = "door A3 seq 1234567, 123456789 bytes, R-2031, 2026-11-23T18:00:00+00:00"
     assert redact(kept) == kept
 
