@@ -66,7 +66,6 @@ def test_hadolint_finds_nothing() -> None:
 def test_image_shape() -> None:
     build, final = stages(DOCKERFILE.read_text())
     assert build.image == final.image and re.fullmatch(r"python:3\.11-slim-\w+", final.image)
-    assert build.instructions["RUN"] == ['pip wheel --no-cache-dir --wheel-dir /wheels ".[pi]"']
     user = final.instructions["USER"][-1]
     assert re.fullmatch(r"[1-9][0-9]*:[1-9][0-9]*", user)  # numeric, not root
     assert "--groups gpio,dialout" in final.instructions["RUN"][0]

@@ -131,7 +131,7 @@ def test_a_hung_controller_stops_the_pings(tmp_path: Path, systemd: FakeSystemd)
         thread = threading.Thread(target=deadlock)
         thread.start()
         assert held.wait(10)
-        time.sleep(0.5)  # a tick that had passed the lock before may still ping once
+        time.sleep(1.0)  # a tick that had passed the lock before may still ping once
         systemd.drain()
         quiet = systemd.next(timeout=3.0)  # six periods: systemd would have killed it
         release.set()
@@ -143,7 +143,11 @@ def test_a_hung_controller_stops_the_pings(tmp_path: Path, systemd: FakeSystemd)
 
 
 def test_service_notifies_ready_watchdog_and_stopping(tmp_path: Path, systemd: FakeSystemd) -> None:
-    env = {"NOTIFY_SOCKET": str(tmp_path / "notify.sock"), "WATCHDOG_USEC": "2000000"}
+    env = {
+        "NOTIFY_SOCKET": str(tmp_path / "notify.sock"),
+        "WATCHDOG_USEC": "2000000",
+        "WATCHDOG_PID": "",  # systemd would name the service's pid, unknown before it starts
+    }
     svc = ServiceProcess(tmp_path, extra_env=env)
     try:
         svc.start(wait=False)
