@@ -41,12 +41,11 @@ class Ticker:
         service: LockerService,
         interval_s: float,
         watchdog: Watchdog | None = None,
-        status: Callable[[], str] | None = None,
     ) -> None:
         self._service = service
         self._interval = interval_s
         self.watchdog = watchdog
-        self.status = status
+        self.status: Callable[[], str] | None = None  # the STATUS= line sent with each ping
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="locker-ticker", daemon=True)
 
