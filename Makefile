@@ -35,7 +35,7 @@ typecheck: $(TSTAMP)
 	$(BIN)/mypy locker api firmware_bridge tests tools
 
 pytest: $(TSTAMP)
-	tools/ensure-debian-packages.sh mosquitto:mosquitto mosquitto_passwd:mosquitto chromium:chromium
+	tools/ensure-debian-packages.sh mosquitto:mosquitto mosquitto_passwd:mosquitto chromium:chromium systemd-analyze:systemd
 	$(BIN)/pytest -q
 
 ## The reliability tests at 10x their sizes (tests/reliability/scale.py)

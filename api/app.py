@@ -12,7 +12,8 @@ from api import errors
 from api.auth import CourierSessions, TokenTable
 from api.limits import BodyLimit
 from api.live import LiveHub
-from api.routes import access, compartments, kiosk, log, page, reservations, sim
+from api.metrics import LockerMetrics, RequestTimer
+from api.routes import access, compartments, kiosk, log, metrics, page, reservations, sim
 from locker import __version__
 from locker.runtime import Runtime
 
@@ -43,6 +44,7 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> FastAPI:
     app.state.tokens = TokenTable(runtime.settings.api.tokens)
     app.state.courier_sessions = CourierSessions(runtime.settings.kiosk.courier_idle_s)
     app.state.live = LiveHub(runtime.service)
+    app.state.metrics = LockerMetrics(runtime)
     errors.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
@@ -52,6 +54,7 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> FastAPI:
         api.include_router(sim.router)
     app.include_router(api)
     app.include_router(page.router)
+    app.include_router(metrics.router)
     app.mount("/kiosk", StaticFiles(directory=page.ASSETS), name="kiosk")
 
     @app.get("/healthz", tags=["health"], summary="Liveness, no token needed")
@@ -69,4 +72,5 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> FastAPI:
         }
 
     app.add_middleware(BodyLimit, max_bytes=runtime.settings.api.max_body_bytes)
+    app.add_middleware(RequestTimer, histogram=app.state.metrics.latency)  # outermost
     return app

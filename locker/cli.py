@@ -1,4 +1,4 @@
-"""The ``locker`` command: ``serve`` and ``check-config``."""
+"""The ``locker`` command: serve, check-config, backup, hash-pin, conciergerie."""
 
 from __future__ import annotations
 
@@ -23,9 +23,6 @@ def _load(path_arg: str | None, simulate: bool) -> Settings:
 
 
 def serve(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     try:
         settings = _load(args.config, args.simulate)
         if not args.simulate:
@@ -37,39 +34,36 @@ def serve(args: argparse.Namespace) -> int:
         for line in exc.problems:
             print(f"  {line}", file=sys.stderr)
         return 1
+    from locker.logs import setup_logging
 
-    import uvicorn
+    fmt = settings.logging.format or ("text" if args.simulate else "json")
+    redactor = setup_logging(fmt == "json", settings.logging.level, settings.secrets())
 
     from api.app import create_app
     from locker.runtime import build
     from locker.secrets import SecretKeyError
+    from locker.server import serve as run_server
+    from locker.systemd import Notifier, Watchdog
 
+    notifier = Notifier()
+    notifier.send("STATUS=starting: opening the database, reading the doors")
+    watchdog = Watchdog.from_env(notifier)
     try:
-        runtime = build(settings, simulate=args.simulate)
+        runtime = build(settings, simulate=args.simulate, watchdog=watchdog)
     except (SecretKeyError, RuntimeError, OSError) as exc:
         print(f"locker: refusing to start: {exc}", file=sys.stderr)
+        notifier.send(f"STATUS=refusing to start: {exc}")
         return 1
+    key_file = settings.security.key_file
+    if key_file is not None and key_file.is_file():
+        redactor.add(key_file.read_text().strip())
     app = create_app(runtime)
     host = args.host or settings.api.host
     port = args.port or settings.api.port
     mode = "simulation (MockFactory pins)" if args.simulate else "hardware"
-    logging.getLogger("locker").info(
-        "locker %s on http://%s:%d in %s", settings.locker_id, host, port, mode
-    )
-    # NOTE: proxy_headers off: X-Forwarded-For from a client must not pick its own
-    # terminal identity (the lockout is per client address). No access log: it
-    # would record who asked for what, and the kiosk's requests carry codes.
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level="info",
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        # the kiosk's live stream never ends by itself: do not wait for it at shutdown
-        timeout_graceful_shutdown=3,
-    )
+    ready = f"locker {settings.locker_id} on http://{host}:{port} in {mode}"
+    logging.getLogger("locker").info(ready)
+    run_server(app, host, port, settings.logging.level, notifier, watchdog, "serving " + ready)
     return 0
 
 
@@ -87,6 +81,33 @@ def check_config(args: argparse.Namespace) -> int:
         return 1
     print(
         f"{args.file}: ok ({len(settings.compartments)} compartments, locker {settings.locker_id})"
+    )
+    return 0
+
+
+def backup_command(args: argparse.Namespace) -> int:
+    from locker.backup import BackupError, backup
+
+    try:
+        settings = _load(args.config, simulate=False)
+        done = backup(Path(settings.storage.path), Path(args.path))
+    except ConfigError as exc:
+        print("locker backup: bad configuration:", file=sys.stderr)
+        for line in exc.problems:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    except BackupError as exc:
+        print(f"locker backup: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"backup written: {done.path} ({done.size} bytes, schema version {done.schema_version}, "
+        f"{done.reservations} reservations, {done.events} events, integrity ok)"
+    )
+    sec = settings.security
+    where = f"security.key_file {sec.key_file}" if sec.key_file else "security.secret_key"
+    print(
+        f"NOTE: the key that seals the codes ({where}) is NOT in this backup. Keep a copy "
+        "of it separately and safely: without it the codes in the backup cannot be used."
     )
     return 0
 
@@ -126,6 +147,10 @@ def parser() -> argparse.ArgumentParser:
         "--hardware", action="store_true", help="also apply the rules for a real cabinet"
     )
     c.set_defaults(func=check_config)
+    b = sub.add_parser("backup", help="copy the database (while the service runs) to PATH")
+    b.add_argument("path", help="the backup file to write (replaced if it exists)")
+    b.add_argument("--config", help="TOML file (default: $LOCKER_CONFIG)")
+    b.set_defaults(func=backup_command)
     h = sub.add_parser("hash-pin", help="hash a courier PIN for kiosk.courier_pin_hashes")
     h.set_defaults(func=hash_pin_command)
     from locker import conciergerie

@@ -77,7 +77,9 @@ class ApiConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     max_body_bytes: int = Field(default=65_536, ge=1024)
-    tokens: dict[Literal["admin", "courier", "kiosk"], list[str]] = Field(default_factory=dict)
+    tokens: dict[Literal["admin", "courier", "kiosk", "metrics"], list[str]] = Field(
+        default_factory=dict, description="'metrics' tokens may only read /metrics"
+    )
 
 
 class SecurityConfig(_Strict):
@@ -141,6 +143,13 @@ class MqttConfig(_Strict):
         return self
 
 
+class LoggingConfig(_Strict):
+    format: Literal["json", "text"] | None = Field(
+        default=None, description="default: json on a real cabinet, text in --simulate"
+    )
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LOCKER_", env_nested_delimiter="__", extra="forbid"
@@ -157,6 +166,7 @@ class Settings(BaseSettings):
     clock: ClockConfig = Field(default_factory=ClockConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     kiosk: KioskConfig = Field(default_factory=KioskConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
     tick_s: float = Field(default=0.25, gt=0, le=5)
 
     @classmethod
@@ -204,6 +214,11 @@ class Settings(BaseSettings):
             for where, path in named
             if path is not None and not Path(path).is_file()
         ]
+
+    def secrets(self) -> list[str]:
+        """The configured secrets, for the log redaction filter."""
+        tokens = [t for role_tokens in self.api.tokens.values() for t in role_tokens]
+        return [*tokens, self.mqtt.password, self.security.secret_key]
 
     def hardware_problems(self) -> list[str]:
         """What is acceptable in simulation but not on a real cabinet (decision 11)."""

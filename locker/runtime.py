@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ from locker.domain.rules import Rules
 from locker.domain.service import LockerService
 from locker.secrets import Sealer, load_master_key
 from locker.store.sqlite import SqliteStore, open_engine
+from locker.systemd import Watchdog
 
 if TYPE_CHECKING:
     from locker.sync.mqtt import MqttSync
@@ -28,11 +30,22 @@ log = logging.getLogger(__name__)
 
 
 class Ticker:
-    """Calls ``service.tick()`` every ``interval_s`` on its own thread; never dies of an error."""
+    """Calls ``service.tick()`` every ``interval_s`` on its own thread; never dies of an error.
 
-    def __init__(self, service: LockerService, interval_s: float) -> None:
+    This is the controller's main loop: with a systemd ``watchdog`` it pings it (at
+    half its period) only after a tick completed and the service lock and the store
+    answered, so a hung or deadlocked controller stops the pings and is restarted."""
+
+    def __init__(
+        self,
+        service: LockerService,
+        interval_s: float,
+        watchdog: Watchdog | None = None,
+    ) -> None:
         self._service = service
         self._interval = interval_s
+        self.watchdog = watchdog
+        self.status: Callable[[], str] | None = None  # the STATUS= line sent with each ping
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="locker-ticker", daemon=True)
 
@@ -43,8 +56,17 @@ class Ticker:
         while not self._stop.wait(self._interval):
             try:
                 self._service.tick()
+                self._keep_alive()
             except Exception:
                 log.exception("periodic check failed; will retry")
+
+    def _keep_alive(self) -> None:
+        dog = self.watchdog
+        if dog is None or not dog.due():
+            return
+        self._service.probe()
+        dog.beat("controller")
+        dog.ping_if_alive(self.status() if self.status is not None else None)
 
     def stop(self) -> None:
         self._stop.set()
@@ -80,6 +102,16 @@ class Runtime:
         mqtt["backlog"] = self.store.backlog()
         return mqtt
 
+    def status_line(self) -> str:
+        """One line for ``systemctl status``: the outbox and the broker."""
+        health = self.health()
+        broker = (
+            "off"
+            if not health["enabled"]
+            else ("connected" if health.get("connected") else "disconnected")
+        )
+        return f"serving; broker {broker}; {health['backlog']} event(s) to send"
+
     def stop(self) -> None:
         if self.mqtt is not None:
             self.mqtt.stop()
@@ -113,8 +145,14 @@ def rules_of(settings: Settings) -> Rules:
     )
 
 
-def build(settings: Settings, simulate: bool, clock: Clock | None = None) -> Runtime:
-    """Build every part from ``settings``. ``simulate`` puts the doors on gpiozero's MockFactory."""
+def build(
+    settings: Settings,
+    simulate: bool,
+    clock: Clock | None = None,
+    watchdog: Watchdog | None = None,
+) -> Runtime:
+    """Build every part from ``settings``. ``simulate`` puts the doors on gpiozero's MockFactory;
+    ``watchdog`` is systemd's, pinged from the ticker."""
     if simulate:
         from gpiozero.pins.mock import MockFactory
 
@@ -163,14 +201,16 @@ def build(settings: Settings, simulate: bool, clock: Clock | None = None) -> Run
         from locker.sync.mqtt import MqttSync
 
         mqtt = MqttSync(settings.mqtt, settings.locker_id, service, store)
-    return Runtime(
+    runtime = Runtime(
         settings=settings,
         simulate=simulate,
         service=service,
         engine=engine,
         doors=doors,
         sim=sim,
-        ticker=Ticker(service, settings.tick_s),
+        ticker=Ticker(service, settings.tick_s, watchdog),
         store=store,
         mqtt=mqtt,
     )
+    runtime.ticker.status = runtime.status_line
+    return runtime

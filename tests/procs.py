@@ -43,17 +43,23 @@ class ServiceProcess:
         extra_env: dict[str, str] | None = None,
         mqtt_port: int | None = None,
         config: Path = EXAMPLE,
+        argv: list[str] | None = None,
+        env: dict[str, str] | None = None,
+        cwd: Path = ROOT,
         prefix: list[str] | None = None,
     ) -> None:
-        """``prefix``: a command the service runs under, e.g. ``["taskset", "-c", "0"]``."""
+        """``argv`` replaces ``python -m locker.cli serve --simulate --config …`` (``--port``
+        is added), ``env`` the whole environment, ``cwd`` the repository as working folder,
+        ``prefix`` a command the service runs under (e.g. ``["taskset", "-c", "0"]``)."""
         self.config = config
+        self.cwd = cwd
         self.prefix = prefix or []
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / "service.log"
-        self.env = {
+        self.env = env or {
             **os.environ,
             "LOCKER_STORAGE__PATH": str(workdir / "locker.db"),
             "LOCKER_SECURITY__KEY_FILE": str(workdir / "locker.key"),
@@ -62,28 +68,29 @@ class ServiceProcess:
             "LOCKER_MQTT__KEEPALIVE_S": "5",
             **(extra_env or {}),
         }
+        self.argv = argv or [
+            sys.executable,
+            "-m",
+            "locker.cli",
+            "serve",
+            "--simulate",
+            "--config",
+            str(config),
+        ]
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 60.0) -> ServiceProcess:
+    def start(self, timeout: float = 60.0, wait: bool = True) -> ServiceProcess:
+        """Start the service; with ``wait``, return once ``/healthz`` says ok."""
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [
-                *self.prefix,
-                sys.executable,
-                "-m",
-                "locker.cli",
-                "serve",
-                "--simulate",
-                "--config",
-                str(self.config),
-                "--port",
-                str(self.port),
-            ],
-            cwd=ROOT,
+            [*self.prefix, *self.argv, "--port", str(self.port)],
+            cwd=self.cwd,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        if not wait:
+            return self
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -9,7 +9,8 @@ kiosks, a courier and a door callback acting at once are thereby serialised.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -33,6 +34,7 @@ from locker.domain.state import LockerState, Txn
 
 T = TypeVar("T")
 Listener = Callable[[Changes], None]
+RefusalListener = Callable[[str], None]
 CLOCK_HIGH_WATER = "clock_high_water"
 _CLOCK_SLACK = timedelta(seconds=60)
 _CLOCK_IDLE_WRITE = timedelta(minutes=10)  # spare the SD card while nothing happens
@@ -59,6 +61,7 @@ class LockerService:
         self._actuator = actuator
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
+        self._refusal_listeners: list[RefusalListener] = []
         self._state = LockerState(store.load(Compartment(spec) for spec in specs))
         self._next_expiry: datetime | None = None  # None: to be computed again
 
@@ -66,6 +69,22 @@ class LockerService:
     def subscribe(self, listener: Listener) -> None:
         """Call ``listener(changes)`` after every commit (from the committing thread)."""
         self._listeners.append(listener)
+
+    def subscribe_refusals(self, listener: RefusalListener) -> None:
+        """Call ``listener(reason)`` for every refused attempt to open a door with a code
+        or a PIN: ``unknown``, ``used``, ``expired``, ``cancelled``, ``pin`` (wrong ones),
+        ``invalid`` (malformed), ``locked_out``, ``unavailable`` (the door cannot open)."""
+        self._refusal_listeners.append(listener)
+
+    @contextmanager
+    def _reporting_refusals(self) -> Iterator[None]:
+        try:
+            yield
+        except DomainError as exc:
+            reason = exc.reason if isinstance(exc, WrongCode) else exc.code
+            for listener in self._refusal_listeners:
+                listener(reason)
+            raise
 
     def _run(self, work: Callable[[Txn], T]) -> T:
         with self._lock:
@@ -181,6 +200,12 @@ class LockerService:
     def _open_with_code(
         self, terminal: str, code: str | None, qr: str | None, kinds: tuple[bool, ...]
     ) -> tuple[Purpose, str]:
+        with self._reporting_refusals():
+            return self._open_with_code_unreported(terminal, code, qr, kinds)
+
+    def _open_with_code_unreported(
+        self, terminal: str, code: str | None, qr: str | None, kinds: tuple[bool, ...]
+    ) -> tuple[Purpose, str]:
         locker_id, digits = parse_credential(code, qr)
 
         def work(txn: Txn) -> tuple[Purpose, str]:
@@ -210,6 +235,10 @@ class LockerService:
 
     def courier_sign_in(self, terminal: str, pin_ok: Callable[[], bool]) -> None:
         """A courier PIN typed at ``terminal``: wrong ones count toward its lockout."""
+        with self._reporting_refusals():
+            self._courier_sign_in(terminal, pin_ok)
+
+    def _courier_sign_in(self, terminal: str, pin_ok: Callable[[], bool]) -> None:
         with self._lock:
             retry = self._state.terminals.get(terminal)
             wait = None if retry is None else retry.retry_after(self._clock.now().timestamp())
@@ -346,6 +375,13 @@ class LockerService:
                     txn.put_terminal(key, None)
 
         self._run(work)
+
+    def probe(self) -> None:
+        """Take the service lock and read the store: returns only while neither hangs.
+
+        The systemd watchdog is pinged after it, so a deadlocked controller is restarted."""
+        with self._lock:
+            self._store.events(self._state.last_seq, 1)
 
     def _expiry_horizon(self) -> datetime:
         """The earliest ``expires_at`` still to act on; scanned again only after changes."""

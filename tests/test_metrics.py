@@ -1,0 +1,120 @@
+"""``/metrics`` through the real app: values after real pickups, wrong codes and a lockout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from api.app import create_app
+from locker.runtime import Runtime, build
+from tests.conftest import ADMIN, COURIER, FAST_DOORS, KIOSK, NO_MQTT
+from tests.helpers import settings_for, wait_for
+from tests.test_api import book, door_cycle, hand, state_of
+
+App = tuple[TestClient, Runtime]
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def scrape(client: TestClient, headers: dict[str, str] = ADMIN) -> tuple[str, Samples]:
+    r = client.get("/metrics", headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/plain")
+    samples: Samples = {}
+    for family in text_string_to_metric_families(r.text):
+        for s in family.samples:
+            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return r.text, samples
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples[(name, tuple(sorted(labels.items())))]
+
+
+def test_counters_and_gauges_follow_a_pickup_wrong_codes_and_a_lockout(app_client: App) -> None:
+    client, runtime = app_client
+    _, before = scrape(client)
+    assert value(before, "locker_pickups_total") == 0
+    assert value(before, "locker_refusals_total", reason="unknown") == 0
+    assert value(before, "locker_compartments") == 12
+
+    book(client)
+    cid = client.post("/api/v1/deposits", json={"reference": "COLIS-88412"}, headers=COURIER)
+    cid = cid.json()["compartment"]
+    door_cycle(client, runtime, cid)
+    res = wait_for(lambda: (s := state_of(client, "R-2031"))["state"] == "deposited" and s)
+    code = res["pickup_code"]
+    assert client.post("/api/v1/pickups", json={"code": code}, headers=KIOSK).status_code == 200
+    hand(client, cid, "open")
+    wait_for(lambda: runtime.service.compartments_by_id()[cid].door_open, what="door open")
+    _, mid = scrape(client)
+    assert value(mid, "locker_doors_open") == 1
+    hand(client, cid, "close")
+    wait_for(lambda: state_of(client, "R-2031")["state"] == "collected", what="collected")
+
+    used = client.post("/api/v1/pickups", json={"code": code}, headers=KIOSK)
+    assert used.status_code == 410
+    wrong = [
+        client.post("/api/v1/pickups", json={"code": f"0000000{i}"}, headers=KIOSK).status_code
+        for i in range(1, 6)
+    ]
+    assert wrong == [404, 404, 404, 404, 429]
+    text, after = scrape(client)
+
+    assert value(after, "locker_door_openings_total", purpose="deposit") == 1
+    assert value(after, "locker_door_openings_total", purpose="pickup") == 1
+    assert value(after, "locker_deposits_total") == 1
+    assert value(after, "locker_pickups_total") == 1
+    assert value(after, "locker_refusals_total", reason="used") == 1
+    assert value(after, "locker_refusals_total", reason="unknown") == 4
+    assert value(after, "locker_refusals_total", reason="locked_out") == 1
+    assert value(after, "locker_lockouts_total") == 1
+    assert value(after, "locker_doors_open") == 0
+    assert value(after, "locker_outbox_backlog") == runtime.store.backlog() > 0
+    assert value(after, "locker_broker_connected") == 0  # MQTT off in this test
+    pickups = value(
+        after,
+        "locker_http_request_duration_seconds_count",
+        method="POST",
+        route="/api/v1/pickups",
+        status="2xx",
+    )
+    assert pickups == 1
+    refused = ("POST", "/api/v1/pickups", "4xx")
+    key = dict(zip(("method", "route", "status"), refused, strict=True))
+    assert value(after, "locker_http_request_duration_seconds_count", **key) == 6
+    by_id = {"method": "GET", "route": "/api/v1/reservations/{reservation_id}", "status": "2xx"}
+    assert value(after, "locker_http_request_duration_seconds_count", **by_id) >= 2
+    # route templates only: no reservation id, no code, no compartment in any label
+    assert "R-2031" not in text and code not in text and "00000001" not in text
+
+
+def test_door_alarms_and_out_of_service(app_client: App) -> None:
+    client, runtime = app_client
+    hand(client, "C4", "open")  # opened without a pulse: forced
+    wait_for(lambda: not runtime.service.compartments_by_id()["C4"].in_service, what="forced")
+    _, samples = scrape(client)
+    assert value(samples, "locker_door_alarms_total", kind="forced_open") == 1
+    assert value(samples, "locker_door_alarms_total", kind="jammed") == 0
+    assert value(samples, "locker_compartments_out_of_service") == 1
+    assert value(samples, "locker_doors_open") == 1
+
+
+def test_access_loopback_or_a_scraper_token(tmp_path: Path) -> None:
+    tokens = {
+        "admin": ["demo-admin"],
+        "kiosk": ["demo-kiosk"],
+        "metrics": ["scraper-token-0123456789"],
+    }
+    settings = settings_for(tmp_path, doors=FAST_DOORS, mqtt=NO_MQTT, api={"tokens": tokens})
+    with TestClient(create_app(build(settings, True)), client=("192.0.2.7", 50000)) as remote:
+        assert remote.get("/metrics").status_code == 401
+        assert remote.get("/metrics", headers=KIOSK).status_code == 403
+        scraper = {"Authorization": "Bearer scraper-token-0123456789"}
+        scrape(remote, scraper)
+        scrape(remote, ADMIN)
+        # the metrics role reads metrics and nothing else
+        assert remote.get("/api/v1/compartments", headers=scraper).status_code == 403
+    with TestClient(create_app(build(settings, True)), client=("127.0.0.1", 50000)) as local:
+        scrape(local, {})
