@@ -66,6 +66,7 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> FastAPI:
             "free": service.free_counts(),
             "last_seq": service.last_seq(),
             "mqtt": runtime.health(),
+            "doors": runtime.doors.health(),
         }
 
     app.add_middleware(BodyLimit, max_bytes=runtime.settings.api.max_body_bytes)

@@ -65,3 +65,6 @@ class SimulatedCabinet:
             }
             for cid in self._wiring
         ]
+
+    def close(self) -> None:
+        """Nothing to release: the pins belong to the MockFactory."""

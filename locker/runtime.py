@@ -10,14 +10,13 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
-from firmware_bridge.gpio import DoorTiming, DoorWiring, GpioDoors
-from firmware_bridge.sim import SimulatedCabinet
 from locker.clock import SystemClock
 from locker.config import Settings
 from locker.domain.model import CompartmentSpec
 from locker.domain.ports import Clock
 from locker.domain.rules import Rules
 from locker.domain.service import LockerService
+from locker.hardware import Doors, Hand, build_doors
 from locker.secrets import Sealer, load_master_key
 from locker.store.sqlite import SqliteStore, open_engine
 
@@ -58,8 +57,8 @@ class Runtime:
     simulate: bool
     service: LockerService
     engine: Engine
-    doors: GpioDoors
-    sim: SimulatedCabinet | None
+    doors: Doors
+    sim: Hand | None
     ticker: Ticker
     store: SqliteStore
     mqtt: MqttSync | None = None
@@ -85,6 +84,8 @@ class Runtime:
             self.mqtt.stop()
         self.ticker.stop()
         self.doors.close()
+        if self.sim is not None:
+            self.sim.close()
         self.engine.dispose()
         self.started = False
 
@@ -114,37 +115,13 @@ def rules_of(settings: Settings) -> Rules:
 
 
 def build(settings: Settings, simulate: bool, clock: Clock | None = None) -> Runtime:
-    """Build every part from ``settings``. ``simulate`` puts the doors on gpiozero's MockFactory."""
-    if simulate:
-        from gpiozero.pins.mock import MockFactory
-
-        factory = MockFactory()
-    else:
-        from gpiozero import Device
-
-        factory = Device._default_pin_factory()  # lgpio on Raspberry Pi OS Bookworm
+    """Build every part from ``settings``. ``simulate`` puts the doors on simulated
+    hardware (gpiozero's MockFactory, or Kerong boards on a pseudo-terminal)."""
     key = load_master_key(settings.security.secret_key, settings.security.key_file, create=simulate)
     sealer = Sealer(key, settings.locker_id)
     engine = open_engine(Path(settings.storage.path))
     store = SqliteStore(engine, sealer)
-    wiring = [
-        DoorWiring(c.id, c.relay_pin, c.reed_pin)
-        for c in settings.compartments
-        if c.relay_pin is not None and c.reed_pin is not None
-    ]
-    d = settings.doors
-    timing = DoorTiming(
-        pulse_s=d.pulse_ms / 1000,
-        debounce_s=d.debounce_ms / 1000,
-        active_high=d.active_high,
-        closed_when_active=d.reed_closed_when_active,
-        max_concurrent_pulses=d.max_concurrent_pulses,
-    )
-    doors = GpioDoors(wiring, timing, factory)
-    sim = None
-    if simulate:
-        sim = SimulatedCabinet(factory, wiring, timing)
-        sim.close_all()
+    doors, sim = build_doors(settings, simulate)
     clock = clock or SystemClock("always" if simulate else settings.clock.trust)
     from locker.sync.messages import check_event
 
