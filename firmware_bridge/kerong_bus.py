@@ -12,7 +12,6 @@ into the caller.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import queue
 import threading
@@ -30,11 +29,9 @@ from firmware_bridge.kerong_frames import (
     status_request,
     unlock_request,
 )
+from firmware_bridge.serial_port import ERRORS, ReopeningPort
 
 log = logging.getLogger(__name__)
-
-REOPEN_MIN_S = 0.5
-REOPEN_MAX_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -49,7 +46,7 @@ class BusTiming:
 class BoardHealth:
     reachable: bool | None = None  # None: not asked yet
     answers: int = 0
-    unanswered: int = 0  # requests that got no valid reply in time, in all
+    unanswered: int = 0  # status requests that got no valid reply in time, retries included
     last_answer_at: float | None = None  # time.monotonic()
 
 
@@ -74,16 +71,21 @@ class KerongBus:
     ) -> None:
         """``port`` is a device path or a pyserial URL (``socket://host:port`` for a
         network RS-485 gateway). ``on_status`` is called on the bus thread."""
-        self._url = port
-        self._baudrate = baudrate
+        self._port = ReopeningPort(
+            port,
+            "ALARM kerong bus",
+            logging.CRITICAL,
+            baudrate=baudrate,
+            bytesize=serial.EIGHTBITS,
+            parity=serial.PARITY_NONE,
+            stopbits=serial.STOPBITS_ONE,
+            timeout=min(0.02, timing.gap_s / 2),
+            write_timeout=1.0,
+        )
         self._timing = timing
         self._on_status = on_status
         self._boards = {board: BoardHealth() for board in sorted(set(boards))}
         self._deframer = Deframer(timing.gap_s)
-        self._port: serial.Serial | None = None
-        self._port_error: str | None = None
-        self._reopen_at = 0.0
-        self._reopen_s = REOPEN_MIN_S
         self._jobs: queue.Queue[tuple[int, int] | None] = queue.Queue()
         self._guard = threading.Lock()
         self._stop = threading.Event()
@@ -102,16 +104,16 @@ class KerongBus:
         self._jobs.put(None)
         if self._thread.is_alive():
             self._thread.join(timeout=5)
-        self._close_port()
+        self._port.close()
 
     def health(self) -> dict[str, object]:
-        now = time.monotonic()
+        now, error = time.monotonic(), self._port.error
         with self._guard:
             boards = {str(b): _board_health(h, now) for b, h in self._boards.items()}
             return {
-                "port": self._url,
-                "port_error": self._port_error,
-                "ok": self._port_error is None
+                "port": self._port.url,
+                "port_error": error,
+                "ok": error is None
                 and all(h.reachable is not False for h in self._boards.values()),
                 "refused_frames": self._deframer.refused,
                 "boards": boards,
@@ -140,37 +142,41 @@ class KerongBus:
     def _guarded(self, work: Callable[[], None]) -> None:
         try:
             work()
-        except (serial.SerialException, OSError) as exc:
-            self._port_failed(exc)
+        except ERRORS as exc:
+            self._port.failed(exc)
+            self._port_down()
         except Exception:  # a bug must not stop the doors: log it, go on with the next round
             log.exception("kerong bus: unexpected error")
 
     def _poll_all(self) -> None:
-        if not self._open():
+        port = self._port.get()
+        if port is None:
+            self._port_down()
             return
         for board, health in self._boards.items():
             if self._stop.is_set():
                 return
             tries = 1 if health.reachable is False else 1 + self._timing.retries
             for _ in range(tries):
-                if self._ask(board, status_request(board)):
+                if self._ask(port, board, status_request(board)):
                     break
+                with self._guard:
+                    health.unanswered += 1
             else:
-                self._unanswered(board, tries)
+                self._unreachable(board, tries)
 
     def _unlock(self, board: int, lock: int) -> None:
-        if not self._open():
+        port = self._port.get()
+        if port is None:
             log.error("kerong board %d lock %d: not unlocked, the port is down", board, lock)
             return
         # NOTE: whether a board answers 0x31 is an open point: a status frame or
         # nothing are both fine, and an unlock is never repeated here. The next
         # status poll confirms the opening; the domain pulses again if it does not.
-        self._ask(board, unlock_request(board, lock))
+        self._ask(port, board, unlock_request(board, lock))
 
-    def _ask(self, board: int, request: bytes) -> bool:
+    def _ask(self, port: serial.Serial, board: int, request: bytes) -> bool:
         """Send ``request``; True when ``board`` answered with a valid status frame."""
-        assert self._port is not None
-        port = self._port
         port.reset_input_buffer()  # a late answer to an earlier request is stale
         self._deframer.reset()
         port.write(request)
@@ -191,6 +197,11 @@ class KerongBus:
                 return False  # the board has spoken; no point waiting out the timeout
         return False
 
+    def _port_down(self) -> None:
+        with self._guard:
+            for health in self._boards.values():
+                health.reachable = False
+
     def _answered(self, board: int) -> None:
         with self._guard:
             health = self._boards.get(board)
@@ -202,10 +213,9 @@ class KerongBus:
             health.answers += 1
             health.last_answer_at = time.monotonic()
 
-    def _unanswered(self, board: int, tries: int) -> None:
+    def _unreachable(self, board: int, tries: int) -> None:
         with self._guard:
             health = self._boards[board]
-            health.unanswered += tries
             was = health.reachable
             health.reachable = False
         if was is not False:
@@ -213,50 +223,6 @@ class KerongBus:
                 "ALARM kerong board %d unreachable on %s: no valid answer to %d tries; "
                 "its doors are not supervised until it answers again",
                 board,
-                self._url,
+                self._port.url,
                 tries,
             )
-
-    # -- the port -----------------------------------------------------------------
-    def _open(self) -> bool:
-        if self._port is not None:
-            return True
-        if time.monotonic() < self._reopen_at:
-            return False
-        try:
-            self._port = serial.serial_for_url(
-                self._url,
-                baudrate=self._baudrate,
-                bytesize=serial.EIGHTBITS,
-                parity=serial.PARITY_NONE,
-                stopbits=serial.STOPBITS_ONE,
-                timeout=min(0.02, self._timing.gap_s / 2),
-                write_timeout=1.0,
-            )
-        except (serial.SerialException, OSError, ValueError) as exc:
-            self._port_failed(exc)
-            return False
-        if self._port_error is not None:
-            log.warning("kerong bus: port %s open again", self._url)
-        with self._guard:
-            self._port_error = None
-        self._reopen_s = REOPEN_MIN_S
-        return True
-
-    def _port_failed(self, exc: Exception) -> None:
-        self._close_port()
-        with self._guard:
-            first = self._port_error is None
-            self._port_error = str(exc) or type(exc).__name__
-            for health in self._boards.values():
-                health.reachable = False
-        if first:
-            log.critical("ALARM kerong bus: port %s failed (%s); retrying", self._url, exc)
-        self._reopen_at = time.monotonic() + self._reopen_s
-        self._reopen_s = min(self._reopen_s * 2, REOPEN_MAX_S)
-
-    def _close_port(self) -> None:
-        port, self._port = self._port, None
-        if port is not None:
-            with contextlib.suppress(serial.SerialException, OSError):
-                port.close()

@@ -22,6 +22,7 @@ from typing import Literal
 from firmware_bridge.kerong import KerongLock
 from firmware_bridge.kerong_frames import LOCKS, STATUS, UNLOCK, Deframer, Frame, Status
 from firmware_bridge.ptys import PtyPair
+from firmware_bridge.sim import CabinetHand
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,10 @@ class KerongSimulator:
         reply anyway, such as 0x31 with ``unlock_reply="none"``, spends none)."""
         with self._guard:
             self._faults.setdefault(board, []).extend([fault] * times)
+
+    def faults_pending(self, board: int) -> int:
+        with self._guard:
+            return len(self._faults.get(board, []))
 
     def set_locked(self, board: int, lock: int, locked: bool) -> None:
         with self._guard:
@@ -143,19 +148,13 @@ class KerongSimulator:
         self._pty.write(reply)
 
 
-class KerongCabinet:
+class KerongCabinet(CabinetHand):
     """A hand at a cabinet of Kerong locks: the interface of ``SimulatedCabinet``."""
 
     def __init__(self, sim: KerongSimulator, locks: list[KerongLock]) -> None:
+        super().__init__(lk.compartment for lk in locks)
         self.sim = sim
         self._locks = {lk.compartment: lk for lk in locks}
-
-    def knows(self, cid: str) -> bool:
-        return cid in self._locks
-
-    def close_all(self) -> None:
-        for cid in self._locks:
-            self.set_door(cid, is_open=False)
 
     def set_door(self, cid: str, is_open: bool) -> None:
         """Pull the door open, or push it shut until the hook latches."""
@@ -175,18 +174,9 @@ class KerongCabinet:
         lk = self._locks[cid]
         return self.sim.solenoid_on(lk.board, lk.lock)
 
-    def doors(self) -> list[dict[str, object]]:
-        return [
-            {
-                "id": cid,
-                "open": self.door_is_open(cid),
-                "relay_pulses": self.relay_pulses(cid),
-                "relay_active": self.relay_active(cid),
-                "board": lk.board,
-                "lock": lk.lock,
-            }
-            for cid, lk in self._locks.items()
-        ]
+    def details(self, cid: str) -> dict[str, object]:
+        lk = self._locks[cid]
+        return {"board": lk.board, "lock": lk.lock}
 
     def close(self) -> None:
         self.sim.close()

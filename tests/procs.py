@@ -43,8 +43,11 @@ class ServiceProcess:
         extra_env: dict[str, str] | None = None,
         mqtt_port: int | None = None,
         config: Path = EXAMPLE,
+        args: tuple[str, ...] = (),
     ) -> None:
+        """``args`` go to ``locker serve`` after the others (``--hardware kerong``)."""
         self.config = config
+        self.args = args
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -73,6 +76,7 @@ class ServiceProcess:
                 str(self.config),
                 "--port",
                 str(self.port),
+                *self.args,
             ],
             cwd=ROOT,
             env=self.env,
