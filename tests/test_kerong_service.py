@@ -33,8 +33,12 @@ def _opened_and_shut(svc: ServiceProcess, cid: str, unlocks: int) -> None:
     admin = svc.client("demo-admin")
     wait_for(lambda: _door(svc, cid)["relay_pulses"] == unlocks, what=f"unlock {unlocks}")
     assert _door(svc, cid)["open"] is True  # a popped hook reads open
-    comps = lambda: {c["id"]: c for c in admin.get("/api/v1/compartments").json()}  # noqa: E731
-    wait_for(lambda: comps()[cid]["door_open"], what="the service polled the open door")
+    wait_for(
+        lambda: any(
+            c["id"] == cid and c["door_open"] for c in admin.get("/api/v1/compartments").json()
+        ),
+        what="the service polled the open door",
+    )
     svc.client().post(f"/api/v1/sim/doors/{cid}/close")
 
 
@@ -48,7 +52,11 @@ def test_booking_deposit_pickup_on_kerong_boards(service: ServiceProcess) -> Non
     cid = courier.post("/api/v1/deposits", json={"reference": "COLIS-7"}).json()["compartment"]
     assert _door(service, cid)["board"] == 0
     _opened_and_shut(service, cid, unlocks=1)
-    state = lambda: admin.get("/api/v1/reservations/R-7").json()  # noqa: E731
+
+    def state() -> dict[str, Any]:
+        body: dict[str, Any] = admin.get("/api/v1/reservations/R-7").json()
+        return body
+
     wait_for(lambda: state()["state"] == "deposited", what="deposit complete on door shut")
 
     kiosk = service.client("demo-kiosk")
