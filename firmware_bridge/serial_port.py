@@ -43,6 +43,10 @@ class ReopeningPort:
         with self._guard:
             return self._error
 
+    @property
+    def connected(self) -> bool:
+        return self._port is not None
+
     def get(self) -> serial.Serial | None:
         """The open port; opened now if it is closed and its retry is due; else None."""
         if self._port is not None:

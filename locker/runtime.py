@@ -21,6 +21,8 @@ from locker.secrets import Sealer, load_master_key
 from locker.store.sqlite import SqliteStore, open_engine
 
 if TYPE_CHECKING:
+    from firmware_bridge.scanner import SerialScanner
+    from locker.scans import ScanDesk
     from locker.sync.mqtt import MqttSync
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,8 @@ class Runtime:
     ticker: Ticker
     store: SqliteStore
     mqtt: MqttSync | None = None
+    scans: ScanDesk | None = None
+    scanner: SerialScanner | None = None
     started: bool = field(default=False)
 
     def start(self) -> None:
@@ -70,6 +74,8 @@ class Runtime:
         self.ticker.start()
         if self.mqtt is not None:
             self.mqtt.start()
+        if self.scanner is not None:
+            self.scanner.start()
         self.started = True
 
     def health(self) -> dict[str, object]:
@@ -80,6 +86,8 @@ class Runtime:
         return mqtt
 
     def stop(self) -> None:
+        if self.scanner is not None:
+            self.scanner.close()
         if self.mqtt is not None:
             self.mqtt.stop()
         self.ticker.stop()
@@ -140,6 +148,7 @@ def build(settings: Settings, simulate: bool, clock: Clock | None = None) -> Run
         from locker.sync.mqtt import MqttSync
 
         mqtt = MqttSync(settings.mqtt, settings.locker_id, service, store)
+    scans, scanner = build_scanner(settings, service)
     return Runtime(
         settings=settings,
         simulate=simulate,
@@ -150,4 +159,20 @@ def build(settings: Settings, simulate: bool, clock: Clock | None = None) -> Run
         ticker=Ticker(service, settings.tick_s),
         store=store,
         mqtt=mqtt,
+        scans=scans,
+        scanner=scanner,
     )
+
+
+def build_scanner(
+    settings: Settings, service: LockerService
+) -> tuple[ScanDesk | None, SerialScanner | None]:
+    """A serial QR scanner feeding the pickup flow, when ``[scanner]`` is enabled."""
+    s = settings.scanner
+    if not s.enabled:
+        return None, None
+    from firmware_bridge.scanner import SerialScanner
+    from locker.scans import ScanDesk
+
+    desk = ScanDesk(service, s.port)
+    return desk, SerialScanner(s.port, s.baudrate, desk.scan, s.max_line)
