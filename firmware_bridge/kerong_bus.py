@@ -215,10 +215,8 @@ class KerongBus:
 
     def _unreachable(self, board: int, tries: int) -> None:
         with self._guard:
-            health = self._boards[board]
-            was = health.reachable
-            health.reachable = False
-        if was is not False:
+            was = self._boards[board].reachable
+        if was is not False:  # the alarm is logged before health reports it
             log.critical(
                 "ALARM kerong board %d unreachable on %s: no valid answer to %d tries; "
                 "its doors are not supervised until it answers again",
@@ -226,3 +224,5 @@ class KerongBus:
                 self._port.url,
                 tries,
             )
+        with self._guard:
+            self._boards[board].reachable = False

@@ -71,14 +71,12 @@ class ReopeningPort:
 
     def failed(self, exc: Exception) -> None:
         """The port failed (open, read or write): close it and try again later."""
-        self.close()
         with self._guard:
             first = self._error is None
             self._error = str(exc) or type(exc).__name__
-        if first:
-            log.log(
-                self._fail_level, "%s: port %s failed (%s); retrying", self._what, self.url, exc
-            )
+        if first:  # logged before the port reads closed: an alarm precedes what it explains
+            log.log(self._fail_level, "%s: port %s failed (%s)", self._what, self.url, exc)
+        self.close()
         self._retry_at = time.monotonic() + self._backoff
         self._backoff = min(self._backoff * 2, REOPEN_MAX_S)
 

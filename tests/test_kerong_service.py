@@ -39,6 +39,7 @@ def _opened_and_shut(svc: ServiceProcess, cid: str, unlocks: int) -> None:
         ),
         what="the service polled the open door",
     )
+    svc.client().post(f"/api/v1/sim/doors/{cid}/open")  # the hand pulls it wide: no change
     svc.client().post(f"/api/v1/sim/doors/{cid}/close")
 
 
