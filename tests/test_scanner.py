@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.live import LiveHub
@@ -147,7 +148,10 @@ def test_the_scanner_unplugged_and_plugged_in_again(
 
 def test_the_kiosk_stream_tells_the_outcome_without_the_code(box: Box) -> None:
     cid, code = box.deposited()
-    hub: LiveHub = create_app(box.runtime, manage_runtime=False).state.live
+    app = create_app(box.runtime, manage_runtime=False)
+    health = TestClient(app).get("/healthz").json()["scanner"]
+    assert health["connected"] is True and health["port"] == str(box.scanner.link)
+    hub: LiveHub = app.state.live
 
     async def next_scan() -> str:
         stream = hub.stream()
