@@ -73,8 +73,8 @@ class KerongBus:
         network RS-485 gateway). ``on_status`` is called on the bus thread."""
         self._port = ReopeningPort(
             port,
-            "ALARM kerong bus",
-            logging.CRITICAL,
+            "kerong bus",
+            alarm=True,
             baudrate=baudrate,
             bytesize=serial.EIGHTBITS,
             parity=serial.PARITY_NONE,

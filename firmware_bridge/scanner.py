@@ -87,9 +87,7 @@ class SerialScanner:
     def __init__(
         self, port: str, baudrate: int, on_scan: Callable[[str], object], max_line: int = 256
     ) -> None:
-        self._port = ReopeningPort(
-            port, f"scanner {port}", logging.ERROR, baudrate=baudrate, timeout=0.1
-        )
+        self._port = ReopeningPort(port, f"scanner {port}", baudrate=baudrate, timeout=0.1)
         self._lines = ScanLines(max_line, port)
         self._on_scan = on_scan
         self.scans = 0

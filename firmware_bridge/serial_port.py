@@ -24,12 +24,13 @@ ERRORS = (serial.SerialException, OSError)
 
 
 class ReopeningPort:
-    def __init__(self, url: str, what: str, fail_level: int, **settings: Any) -> None:
+    def __init__(self, url: str, what: str, alarm: bool = False, **settings: Any) -> None:
         """``url``: a device path or a pyserial URL (``socket://host:port``); ``what``
-        names the port in the log; ``settings`` go to :func:`serial.serial_for_url`."""
+        names the port in the log; with ``alarm`` a failure is logged as CRITICAL
+        ``ALARM``, else as an error; ``settings`` go to :func:`serial.serial_for_url`."""
         self.url = url
         self._what = what
-        self._fail_level = fail_level
+        self._alarm = alarm
         self._settings = settings
         self._port: serial.Serial | None = None
         self._error: str | None = None
@@ -75,7 +76,8 @@ class ReopeningPort:
             first = self._error is None
             self._error = str(exc) or type(exc).__name__
         if first:  # logged before the port reads closed: an alarm precedes what it explains
-            log.log(self._fail_level, "%s: port %s failed (%s)", self._what, self.url, exc)
+            level, prefix = (logging.CRITICAL, "ALARM ") if self._alarm else (logging.ERROR, "")
+            log.log(level, "%s%s: port %s failed (%s)", prefix, self._what, self.url, exc)
         self.close()
         self._retry_at = time.monotonic() + self._backoff
         self._backoff = min(self._backoff * 2, REOPEN_MAX_S)
