@@ -43,8 +43,10 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> FastAPI:
     app.state.runtime = runtime
     app.state.tokens = TokenTable(runtime.settings.api.tokens)
     app.state.courier_sessions = CourierSessions(runtime.settings.kiosk.courier_idle_s)
-    app.state.live = LiveHub(runtime.service)
+    app.state.live = hub = LiveHub(runtime.service)
     app.state.metrics = LockerMetrics(runtime)
+    if runtime.scans is not None:  # a serial scanner's outcomes, for the kiosk screen
+        runtime.scans.subscribe(lambda outcome: hub.publish("scan", outcome))
     errors.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
@@ -69,6 +71,8 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> FastAPI:
             "free": service.free_counts(),
             "last_seq": service.last_seq(),
             "mqtt": runtime.health(),
+            "doors": runtime.doors.health(),
+            **({"scanner": runtime.scanner.health()} if runtime.scanner is not None else {}),
         }
 
     app.add_middleware(BodyLimit, max_bytes=runtime.settings.api.max_body_bytes)

@@ -2,7 +2,8 @@
 
 The hub listens to the service's commits (from whatever thread committed)
 and hands each connected screen the door changes and door alarms, so the
-page reacts to the reed switch without polling.
+page reacts to the reed switch without polling; other parts (the serial QR
+scanner) publish their own events through it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from locker.domain.ports import Changes
 from locker.domain.service import LockerService
@@ -37,6 +38,13 @@ class LiveHub:
             for e in changes.events
             if e.type in ALARMS
         ]
+        self._send(messages)
+
+    def publish(self, event: str, data: object) -> None:
+        """Hand every connected screen one event (from any thread)."""
+        self._send([_sse(event, data)])
+
+    def _send(self, messages: list[str]) -> None:
         if not messages:
             return
         with self._lock:
@@ -45,7 +53,7 @@ class LiveHub:
             for message in messages:
                 loop.call_soon_threadsafe(_offer, queue, message)
 
-    async def stream(self) -> AsyncIterator[str]:
+    async def stream(self) -> AsyncGenerator[str, None]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_MAX)
         entry = (loop, queue)

@@ -108,6 +108,9 @@ class GpioDoors:
         closed = bool(reed.is_active) == self._timing.closed_when_active
         return not closed
 
+    def health(self) -> dict[str, object]:
+        return {"hardware": "gpio", "ok": True}
+
     def close(self) -> None:
         self._pulses.close()
         self._debouncer.close()

@@ -7,24 +7,31 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from locker.config import ConfigError, Settings, config_path, load_settings
 
+HARDWARE = ("gpio", "kerong")
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config" / "locker.example.toml"
 
 
-def _load(path_arg: str | None, simulate: bool) -> Settings:
+def _load(path_arg: str | None, simulate: bool, hardware: str | None = None) -> Settings:
     path = config_path(path_arg)
     if path is None and simulate:
         path = EXAMPLE_CONFIG
     if path is None:
         raise ConfigError(["no configuration: give --config FILE or set LOCKER_CONFIG"])
-    return load_settings(path)
+    return load_settings(path, **_doors_override(hardware))
+
+
+def _doors_override(hardware: str | None) -> dict[str, Any]:
+    """``--hardware`` on the command line wins over ``doors.hardware`` in the file."""
+    return {"doors": {"hardware": hardware}} if hardware else {}
 
 
 def serve(args: argparse.Namespace) -> int:
     try:
-        settings = _load(args.config, args.simulate)
+        settings = _load(args.config, args.simulate, args.hardware)
         if not args.simulate:
             problems = settings.hardware_problems()
             if problems:
@@ -60,8 +67,11 @@ def serve(args: argparse.Namespace) -> int:
     app = create_app(runtime)
     host = args.host or settings.api.host
     port = args.port or settings.api.port
-    mode = "simulation (MockFactory pins)" if args.simulate else "hardware"
-    ready = f"locker {settings.locker_id} on http://{host}:{port} in {mode}"
+    mode = "simulation" if args.simulate else "hardware"
+    ready = (
+        f"locker {settings.locker_id} on http://{host}:{port} in {mode} mode, "
+        f"{settings.doors.hardware} doors"
+    )
     logging.getLogger("locker").info(ready)
     run_server(app, host, port, settings.logging.level, notifier, watchdog, "serving " + ready)
     return 0
@@ -69,7 +79,7 @@ def serve(args: argparse.Namespace) -> int:
 
 def check_config(args: argparse.Namespace) -> int:
     try:
-        settings = load_settings(Path(args.file))
+        settings = load_settings(Path(args.file), **_doors_override(args.doors))
         problems = settings.file_problems()
         problems += settings.hardware_problems() if args.hardware else []
         if problems:
@@ -80,7 +90,8 @@ def check_config(args: argparse.Namespace) -> int:
             print(f"  {line}")
         return 1
     print(
-        f"{args.file}: ok ({len(settings.compartments)} compartments, locker {settings.locker_id})"
+        f"{args.file}: ok ({len(settings.compartments)} compartments, locker {settings.locker_id}, "
+        f"doors {settings.doors.hardware})"
     )
     return 0
 
@@ -136,13 +147,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--simulate",
         action="store_true",
-        help="gpiozero MockFactory pins, demo layout and tokens allowed, /api/v1/sim routes",
+        help="simulated doors (MockFactory pins or Kerong boards on a pty), demo layout and "
+        "tokens allowed, /api/v1/sim routes",
+    )
+    p.add_argument(
+        "--hardware", choices=HARDWARE, help="override doors.hardware (gpio relays or kerong)"
     )
     p.add_argument("--host", help="override api.host")
     p.add_argument("--port", type=int, help="override api.port")
     p.set_defaults(func=serve)
     c = sub.add_parser("check-config", help="validate a config file; exit 1 on any error")
     c.add_argument("file")
+    c.add_argument("--doors", choices=HARDWARE, help="override doors.hardware")
     c.add_argument(
         "--hardware", action="store_true", help="also apply the rules for a real cabinet"
     )

@@ -21,6 +21,7 @@ from pydantic_settings import (
 
 from locker.domain.lockout import FLOOR_YEARS, LockoutPolicy
 from locker.domain.model import Size
+from locker.layout import layout_problems, lock_addresses
 from locker.pins import DEMO_PIN, is_pin_hash, verify_pin
 
 DEMO_TOKENS = {"admin": "demo-admin", "courier": "demo-courier", "kiosk": "demo-kiosk"}
@@ -39,9 +40,14 @@ class CompartmentConfig(_Strict):
     row: int = Field(default=0, ge=0, description="0 = lowest row")
     relay_pin: int | None = Field(default=None, ge=0, le=27, description="BCM number")
     reed_pin: int | None = Field(default=None, ge=0, le=27, description="BCM number")
+    board: int | None = Field(default=None, ge=0, le=15, description="Kerong board (DIP switches)")
+    lock: int | None = Field(default=None, ge=1, le=16, description="lock on that Kerong board")
 
 
 class DoorsConfig(_Strict):
+    hardware: Literal["gpio", "kerong"] = Field(
+        default="gpio", description="Pi relays and reed switches, or Kerong RS-485 lock boards"
+    )
     active_high: bool = Field(default=False, description="False for the usual active-low boards")
     pulse_ms: int = Field(default=500, ge=20, le=2000)
     debounce_ms: int = Field(default=50, ge=0, le=100)
@@ -57,6 +63,21 @@ class DoorsConfig(_Strict):
         description="benchmark layouts only: simulated compartments may share mock pins "
         "(decision 21); refused on real hardware",
     )
+
+
+class KerongConfig(_Strict):
+    port: str = Field(default="/dev/ttyUSB0", description="device or pyserial URL (socket://…)")
+    baudrate: int = Field(default=19200, gt=0)
+    poll_interval_ms: int = Field(default=250, ge=20, le=10_000)
+    timeout_ms: int = Field(default=200, ge=20, le=5000, description="wait for one reply")
+    retries: int = Field(default=2, ge=0, le=10, description="then the board is unreachable")
+
+
+class ScannerConfig(_Strict):
+    enabled: bool = False
+    port: str = Field(default="/dev/ttyACM0", description="device or pyserial URL")
+    baudrate: int = Field(default=9600, gt=0)
+    max_line: int = Field(default=256, ge=16, le=4096, description="longer lines are dropped")
 
 
 class LockoutConfig(_Strict):
@@ -159,6 +180,8 @@ class Settings(BaseSettings):
     phone: str = Field(default="", description="the conciergerie's number, shown on errors")
     compartments: list[CompartmentConfig] = Field(min_length=1)
     doors: DoorsConfig = Field(default_factory=DoorsConfig)
+    kerong: KerongConfig = Field(default_factory=KerongConfig)
+    scanner: ScannerConfig = Field(default_factory=ScannerConfig)
     lockout: LockoutConfig = Field(default_factory=LockoutConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
@@ -183,7 +206,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:
         errors = layout_problems(
-            [c.model_dump() for c in self.compartments], self.doors.share_mock_pins
+            [c.model_dump() for c in self.compartments],
+            self.doors.hardware,
+            self.doors.share_mock_pins,
         )
         years = self.lockout.policy().expected_years_to_open(len(self.compartments))
         if years < FLOOR_YEARS:
@@ -235,43 +260,15 @@ class Settings(BaseSettings):
             problems.append("security: set secret_key or key_file (the key sealing the codes)")
         if self.doors.share_mock_pins:
             problems.append("doors.share_mock_pins: mock pins only exist in simulation")
-        for comp in self.compartments:
-            if comp.relay_pin is None or comp.reed_pin is None:
-                problems.append(f"compartment {comp.id}: relay_pin and reed_pin are required")
+        if self.doors.hardware == "gpio":
+            for comp in self.compartments:
+                if comp.relay_pin is None or comp.reed_pin is None:
+                    problems.append(f"compartment {comp.id}: relay_pin and reed_pin are required")
         return problems
 
-
-def layout_problems(compartments: list[Any], share_pins: bool = False) -> list[str]:
-    """Duplicate ids, pins (unless ``share_pins``: mock pins of a benchmark) and places.
-    Works on raw TOML tables too, so that ``check-config`` reports them beside the
-    errors of single fields."""
-    errors: list[str] = []
-    seen_ids: set[str] = set()
-    seen_pins: dict[int, str] = {}
-    seen_places: dict[tuple[int, int], str] = {}
-    for comp in compartments:
-        if not isinstance(comp, dict):
-            continue
-        cid = str(comp.get("id"))
-        if cid in seen_ids:
-            errors.append(f"compartment id {cid!r} is used twice")
-        seen_ids.add(cid)
-        for kind in ("relay_pin", "reed_pin"):
-            pin = comp.get(kind)
-            if not isinstance(pin, int) or share_pins:
-                continue
-            if pin in seen_pins:
-                errors.append(f"{cid}.{kind}: BCM pin {pin} is already used by {seen_pins[pin]}")
-            else:
-                seen_pins[pin] = f"{cid}.{kind}"
-        place = (comp.get("column", 0), comp.get("row", 0))
-        if all(isinstance(p, int) for p in place):
-            if place in seen_places:
-                errors.append(
-                    f"{cid}: column {place[0]} row {place[1]} is taken by {seen_places[place]}"
-                )
-            seen_places[place] = cid
-    return errors
+    def kerong_locks(self) -> dict[str, tuple[int, int]]:
+        """``(board, lock)`` of each compartment: as configured, or by its order in the layout."""
+        return lock_addresses([c.model_dump() for c in self.compartments])[0]
 
 
 def config_path(explicit: str | Path | None) -> Path | None:
@@ -305,8 +302,14 @@ def load_settings(path: Path | None, **overrides: Any) -> Settings:
             doors = raw.get("doors")
             share = isinstance(doors, dict) and doors.get("share_mock_pins") is True
             if isinstance(comps, list):
-                problems += [f"(top level): {p}" for p in layout_problems(comps, share)]
+                hardware = _hardware(overrides) or _hardware(raw)
+                problems += [f"(top level): {p}" for p in layout_problems(comps, hardware, share)]
         raise ConfigError(problems) from exc
+
+
+def _hardware(values: dict[str, Any]) -> object:
+    doors = values.get("doors")
+    return doors.get("hardware") if isinstance(doors, dict) else None
 
 
 def format_errors(exc: ValidationError) -> list[str]:

@@ -11,19 +11,20 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
-from firmware_bridge.gpio import DoorTiming, DoorWiring, GpioDoors
-from firmware_bridge.sim import SimulatedCabinet
 from locker.clock import SystemClock
 from locker.config import Settings
 from locker.domain.model import CompartmentSpec
 from locker.domain.ports import Clock
 from locker.domain.rules import Rules
 from locker.domain.service import LockerService
+from locker.hardware import Doors, Hand, build_doors
 from locker.secrets import Sealer, load_master_key
 from locker.store.sqlite import SqliteStore, open_engine
 from locker.systemd import Watchdog
 
 if TYPE_CHECKING:
+    from firmware_bridge.scanner import SerialScanner
+    from locker.scans import ScanDesk
     from locker.sync.mqtt import MqttSync
 
 log = logging.getLogger(__name__)
@@ -80,11 +81,13 @@ class Runtime:
     simulate: bool
     service: LockerService
     engine: Engine
-    doors: GpioDoors
-    sim: SimulatedCabinet | None
+    doors: Doors
+    sim: Hand | None
     ticker: Ticker
     store: SqliteStore
     mqtt: MqttSync | None = None
+    scans: ScanDesk | None = None
+    scanner: SerialScanner | None = None
     started: bool = field(default=False)
 
     def start(self) -> None:
@@ -93,6 +96,8 @@ class Runtime:
         self.ticker.start()
         if self.mqtt is not None:
             self.mqtt.start()
+        if self.scanner is not None:
+            self.scanner.start()
         self.started = True
 
     def health(self) -> dict[str, object]:
@@ -113,10 +118,14 @@ class Runtime:
         return f"serving; broker {broker}; {health['backlog']} event(s) to send"
 
     def stop(self) -> None:
+        if self.scanner is not None:
+            self.scanner.close()
         if self.mqtt is not None:
             self.mqtt.stop()
         self.ticker.stop()
         self.doors.close()
+        if self.sim is not None:
+            self.sim.close()
         self.engine.dispose()
         self.started = False
 
@@ -151,38 +160,14 @@ def build(
     clock: Clock | None = None,
     watchdog: Watchdog | None = None,
 ) -> Runtime:
-    """Build every part from ``settings``. ``simulate`` puts the doors on gpiozero's MockFactory;
+    """Build every part from ``settings``. ``simulate`` puts the doors on simulated
+    hardware (gpiozero's MockFactory, or Kerong boards on a pseudo-terminal);
     ``watchdog`` is systemd's, pinged from the ticker."""
-    if simulate:
-        from gpiozero.pins.mock import MockFactory
-
-        factory = MockFactory()
-    else:
-        from firmware_bridge.pin_factory import real_pin_factory
-
-        factory = real_pin_factory(Path(settings.storage.path).resolve().parent)
     key = load_master_key(settings.security.secret_key, settings.security.key_file, create=simulate)
     sealer = Sealer(key, settings.locker_id)
     engine = open_engine(Path(settings.storage.path))
     store = SqliteStore(engine, sealer)
-    wiring = [
-        DoorWiring(c.id, c.relay_pin, c.reed_pin)
-        for c in settings.compartments
-        if c.relay_pin is not None and c.reed_pin is not None
-    ]
-    d = settings.doors
-    timing = DoorTiming(
-        pulse_s=d.pulse_ms / 1000,
-        debounce_s=d.debounce_ms / 1000,
-        active_high=d.active_high,
-        closed_when_active=d.reed_closed_when_active,
-        max_concurrent_pulses=d.max_concurrent_pulses,
-    )
-    doors = GpioDoors(wiring, timing, factory)
-    sim = None
-    if simulate:
-        sim = SimulatedCabinet(factory, wiring, timing)
-        sim.close_all()
+    doors, sim = build_doors(settings, simulate)
     clock = clock or SystemClock("always" if simulate else settings.clock.trust)
     from locker.sync.messages import check_event
 
@@ -201,6 +186,7 @@ def build(
         from locker.sync.mqtt import MqttSync
 
         mqtt = MqttSync(settings.mqtt, settings.locker_id, service, store)
+    scans, scanner = build_scanner(settings, service)
     runtime = Runtime(
         settings=settings,
         simulate=simulate,
@@ -211,6 +197,22 @@ def build(
         ticker=Ticker(service, settings.tick_s, watchdog),
         store=store,
         mqtt=mqtt,
+        scans=scans,
+        scanner=scanner,
     )
     runtime.ticker.status = runtime.status_line
     return runtime
+
+
+def build_scanner(
+    settings: Settings, service: LockerService
+) -> tuple[ScanDesk | None, SerialScanner | None]:
+    """A serial QR scanner feeding the pickup flow, when ``[scanner]`` is enabled."""
+    s = settings.scanner
+    if not s.enabled:
+        return None, None
+    from firmware_bridge.scanner import SerialScanner
+    from locker.scans import ScanDesk
+
+    desk = ScanDesk(service, s.port)
+    return desk, SerialScanner(s.port, s.baudrate, desk.scan, s.max_line)

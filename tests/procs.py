@@ -47,13 +47,16 @@ class ServiceProcess:
         env: dict[str, str] | None = None,
         cwd: Path = ROOT,
         prefix: list[str] | None = None,
+        args: tuple[str, ...] = (),
     ) -> None:
         """``argv`` replaces ``python -m locker.cli serve --simulate --config …`` (``--port``
         is added), ``env`` the whole environment, ``cwd`` the repository as working folder,
-        ``prefix`` a command the service runs under (e.g. ``["taskset", "-c", "0"]``)."""
+        ``prefix`` a command the service runs under (e.g. ``["taskset", "-c", "0"]``),
+        ``args`` go to ``locker serve`` after the others (``--hardware kerong``)."""
         self.config = config
         self.cwd = cwd
         self.prefix = prefix or []
+        self.args = args
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.port = free_port()
@@ -83,7 +86,7 @@ class ServiceProcess:
         """Start the service; with ``wait``, return once ``/healthz`` says ok."""
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [*self.prefix, *self.argv, "--port", str(self.port)],
+            [*self.prefix, *self.argv, "--port", str(self.port), *self.args],
             cwd=self.cwd,
             env=self.env,
             stdout=log,

@@ -405,6 +405,16 @@ async function recheckDoor() {
   }
 }
 
+const SCAN_REFUSALS = { unknown: "unknown", used: "used", expired: "expired", cancelled: "expired", invalid: "not_qr", unavailable: "unavailable" };
+
+function serialScan(outcome) {
+  // a scan from a serial scanner: the service has already acted on it; show the outcome
+  if (outcome.ok) return openDoorScreen(outcome.compartment, outcome.purpose, false);
+  if (["door", "courier"].includes(state.screen)) return; // someone is busy here: no interruption
+  if (outcome.reason === "locked") return showError("locked", {}, Number(outcome.retry_after_s || 60));
+  showError(SCAN_REFUSALS[outcome.reason] || "generic");
+}
+
 function alarm(type, id) {
   if (type === "door.jammed" && state.door && state.door.id === id && state.screen === "door") {
     showError("jammed", { door: id });
@@ -460,6 +470,7 @@ function handleEvent(block) {
   }
   else if (name === "door") doorChanged(payload.compartment, payload.open);
   else if (name === "alarm") alarm(payload.type, payload.compartment);
+  else if (name === "scan") serialScan(payload);
   document.body.dataset.live = "1";
 }
 

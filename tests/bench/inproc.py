@@ -11,6 +11,7 @@ import httpx
 from gpiozero.pins.mock import MockPin
 
 from api.app import create_app
+from firmware_bridge.gpio import GpioDoors
 from locker.runtime import Runtime, build
 from tests.bench.layout import settings, write_layout
 from tests.bench.seed import deposit
@@ -52,7 +53,9 @@ async def _run(runtime: Runtime, count: int) -> list[float]:
     wired = runtime.sim
     timed = _Timed(create_app(runtime, manage_runtime=False))
     transport = httpx.ASGITransport(app=timed)  # type: ignore[arg-type]
-    relays = runtime.doors._relays  # the mock pins, to read their history
+    doors = runtime.doors
+    assert isinstance(doors, GpioDoors)
+    relays = doors._relays  # the mock pins, to read their history
     active_high = runtime.settings.doors.active_high
     samples: list[float] = []
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
@@ -61,11 +64,11 @@ async def _run(runtime: Runtime, count: int) -> list[float]:
             # (a relay pulses one unlock at a time, and a resident never comes that fast)
             round_ = [
                 await asyncio.to_thread(deposit, runtime, f"T-{len(samples)}-{n}")
-                for n in range(len(runtime.doors.wiring))
+                for n in range(len(doors.wiring))
             ]
             await asyncio.sleep(RELAY_REST_S)
             for cid, code in round_:
-                pin = relays[runtime.doors.wiring[cid].relay_pin].pin
+                pin = relays[doors.wiring[cid].relay_pin].pin
                 reply = await client.post("/api/v1/pickups", json={"code": code}, headers=KIOSK)
                 assert reply.status_code == 200, reply.text
                 samples.append(await _relay_delay(pin, active_high, timed.entered[-1]))
