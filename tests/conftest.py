@@ -43,8 +43,9 @@ class Harness:
         self.engine = open_engine(tmp / "locker.db")
         self.service = self.reopen()
 
-    def reopen(self) -> LockerService:
-        self.store = SqliteStore(self.engine, self.sealer)
+    def reopen(self, store: SqliteStore | None = None) -> LockerService:
+        """A new service on the same database (as after a restart), on ``store`` if given."""
+        self.store = store or SqliteStore(self.engine, self.sealer)
         self.service = LockerService(
             self.rules,
             specs_of(self.settings),

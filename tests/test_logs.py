@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from firmware_bridge.kerong_sim import KerongSimulator
 from locker.logs import REDACTED, JsonFormatter, RedactFilter, Redactor
 from tests.helpers import wait_for
 from tests.procs import ServiceProcess
@@ -130,11 +131,14 @@ def test_a_full_pickup_flow_logs_no_code_and_no_token(tmp_path: Path) -> None:
 
 
 def test_hardware_mode_logs_json_by_default(tmp_path: Path) -> None:
-    """``locker serve`` without --simulate, on gpiozero's mock pins (GPIOZERO_PIN_FACTORY)."""
+    """``locker serve`` without --simulate: Kerong boards, simulated on a pseudo-terminal
+    in this process, are real hardware to the service (no mock pins in hardware mode)."""
+    boards = KerongSimulator({0})
     token = secrets.token_urlsafe(24)
     env = {
         **os.environ,
-        "GPIOZERO_PIN_FACTORY": "mock",
+        "LOCKER_DOORS__HARDWARE": "kerong",
+        "LOCKER_KERONG__PORT": boards.port,
         "LOCKER_API__TOKENS": json.dumps({r: [token + r] for r in ("admin", "courier", "kiosk")}),
         "LOCKER_KIOSK__COURIER_PIN_HASHES": "[]",
         "LOCKER_SECURITY__SECRET_KEY": secrets.token_urlsafe(32),
@@ -149,6 +153,7 @@ def test_hardware_mode_logs_json_by_default(tmp_path: Path) -> None:
         assert svc.client(token + "admin").get("/api/v1/compartments").status_code == 200
     finally:
         svc.stop()
+        boards.close()
     lines = _json_lines(svc.log_path)
     assert any("in hardware" in str(e["message"]) for e in lines)
     assert token not in svc.log_path.read_text()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -89,8 +89,9 @@ class Snapshot:
 class Store(Protocol):
     def load(self, specs: Iterable[Compartment]) -> Snapshot: ...
 
-    def commit(self, changes: Changes) -> None:
-        """Write all of ``changes`` durably and atomically, or raise and write nothing."""
+    def commit_all(self, batch: Sequence[Changes]) -> None:
+        """Write every ``Changes`` of ``batch``, in order, durably and atomically (one
+        transaction), or raise and write nothing."""
         ...
 
     def find_reservation(self, reservation_id: str) -> Reservation | None:

@@ -17,6 +17,7 @@ from typing import TypeVar
 from locker.domain import commands, credentials, doors, lifecycle
 from locker.domain.codes import parse_credential, qr_payload
 from locker.domain.errors import Conflict, DomainError, LockedOut, NotFound, WrongCode
+from locker.domain.journal import Journal, JournalFirst
 from locker.domain.model import (
     Compartment,
     CompartmentSpec,
@@ -55,14 +56,17 @@ class LockerService:
         such a change is refused rather than committed into the outbox."""
         self.rules = rules
         self._check_event = check_event
-        self._store = store
+        self._disk = store
+        self._journal = Journal(store.commit_all)
+        self._store = JournalFirst(store, self._journal)  # reads see what is not on disk yet
+        self._specs = list(specs)
         self._sealer = sealer
         self._clock = clock
         self._actuator = actuator
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
         self._refusal_listeners: list[RefusalListener] = []
-        self._state = LockerState(store.load(Compartment(spec) for spec in specs))
+        self._state = LockerState(store.load(Compartment(spec) for spec in self._specs))
         self._next_expiry: datetime | None = None  # None: to be computed again
 
     # -- plumbing -----------------------------------------------------------
@@ -87,7 +91,12 @@ class LockerService:
             raise
 
     def _run(self, work: Callable[[Txn], T]) -> T:
+        """Run ``work`` under the lock on the mirror; answer once its changes are on disk
+        (group commit: :mod:`locker.domain.journal`), then pulse the relays it asked for."""
+        ticket = None
         with self._lock:
+            if self._journal.broken:
+                self._reload()
             txn = Txn(self._state, self._store, self._clock.now())
             result = work(txn)
             self._note_clock(txn)
@@ -95,18 +104,32 @@ class LockerService:
                 for event in txn.changes.events:
                     self._check_event(event)
             if not txn.changes.empty():
-                self._store.commit(txn.changes)
+                ticket = self._journal.append(txn.changes)
                 self._state.apply(txn.changes)
                 if txn.changes.reservations:
                     self._next_expiry = None
-            for cid in txn.unlocks:
-                self._actuator.unlock(cid)
-        if not txn.changes.empty():
+        if ticket is not None:
+            try:
+                self._journal.wait(ticket)
+            except Exception:  # not on disk: no door opens, and the mirror is read back
+                with self._lock:
+                    if self._journal.broken:
+                        self._reload()
+                raise
+        for cid in txn.unlocks:
+            self._actuator.unlock(cid)
+        if ticket is not None:
             for listener in self._listeners:
                 listener(txn.changes)
         if txn.error is not None:
             raise txn.error
         return result
+
+    def _reload(self) -> None:
+        """A write failed: the mirror is ahead of the database. Read it back."""
+        self._state = LockerState(self._disk.load(Compartment(spec) for spec in self._specs))
+        self._next_expiry = None
+        self._journal.reset()
 
     def _note_clock(self, txn: Txn) -> None:
         """Keep a high-water mark of the clock, to notice when it jumps backwards."""

@@ -1,9 +1,9 @@
 """The service's in-memory mirror of the database, and the transaction overlay on it.
 
 A :class:`Txn` collects every change of one operation on top of the mirror.
-The service commits ``txn.changes`` to the store in one database transaction
-and only then applies them to the mirror, so a failed commit leaves both as
-they were.
+The service applies ``txn.changes`` to the mirror and queues them for the next
+group commit (:mod:`locker.domain.journal`); it answers only once they are on
+disk. A failed write makes the service read the mirror back from the database.
 """
 
 from __future__ import annotations

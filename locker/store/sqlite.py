@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -117,62 +117,70 @@ class SqliteStore:
 
     # -- writing ------------------------------------------------------------
     def commit(self, changes: Changes) -> None:
+        self.commit_all([changes])
+
+    def commit_all(self, batch: Sequence[Changes]) -> None:
+        """One transaction, one disk sync, for the changes of several operations."""
         with self._engine.begin() as conn:
-            _upsert(
-                conn,
-                "reservation",
-                [convert.reservation_row(r) for r in changes.reservations.values()],
-                "id",
-            )
-            _upsert(
-                conn,
-                "compartment",
-                [convert.compartment_row(c) for c in changes.compartments.values()],
-                "id",
-            )
-            closed = [(cid,) for cid, opening in changes.openings.items() if opening is None]
-            if closed:
-                conn.exec_driver_sql("DELETE FROM opening WHERE compartment = ?", closed)
-            _upsert(
-                conn,
-                "opening",
-                [convert.opening_row(o) for o in changes.openings.values() if o is not None],
-                "compartment",
-            )
-            gone = [(key,) for key, terminal in changes.terminals.items() if terminal is None]
-            if gone:
-                conn.exec_driver_sql("DELETE FROM terminal WHERE key = ?", gone)
-            _upsert(
-                conn,
-                "terminal",
-                [
-                    {"key": key, "state": convert.terminal_json(terminal)}
-                    for key, terminal in changes.terminals.items()
-                    if terminal is not None
-                ],
-                "key",
-            )
-            _upsert(conn, "meta", [{"key": k, "value": v} for k, v in changes.meta.items()], "key")
-            _insert(
-                conn,
-                "event",
-                [convert.event_row(e, self._seal_secrets(e)) for e in changes.events],
-            )
-            at = changes.events[-1].at.isoformat() if changes.events else ""
-            _insert(
-                conn,
-                "command",
-                [
-                    {
-                        "request_id": rid,
-                        "at": at,
-                        "command": outcome.command,
-                        "outcome": outcome.outcome,
-                        "reason": outcome.reason,
-                    }
-                    for rid, outcome in changes.commands.items()
-                ],
-            )
+            for changes in batch:
+                self._write(conn, changes)
+
+    def _write(self, conn: Connection, changes: Changes) -> None:
+        _upsert(
+            conn,
+            "reservation",
+            [convert.reservation_row(r) for r in changes.reservations.values()],
+            "id",
+        )
+        _upsert(
+            conn,
+            "compartment",
+            [convert.compartment_row(c) for c in changes.compartments.values()],
+            "id",
+        )
+        closed = [(cid,) for cid, opening in changes.openings.items() if opening is None]
+        if closed:
+            conn.exec_driver_sql("DELETE FROM opening WHERE compartment = ?", closed)
+        _upsert(
+            conn,
+            "opening",
+            [convert.opening_row(o) for o in changes.openings.values() if o is not None],
+            "compartment",
+        )
+        gone = [(key,) for key, terminal in changes.terminals.items() if terminal is None]
+        if gone:
+            conn.exec_driver_sql("DELETE FROM terminal WHERE key = ?", gone)
+        _upsert(
+            conn,
+            "terminal",
+            [
+                {"key": key, "state": convert.terminal_json(terminal)}
+                for key, terminal in changes.terminals.items()
+                if terminal is not None
+            ],
+            "key",
+        )
+        _upsert(conn, "meta", [{"key": k, "value": v} for k, v in changes.meta.items()], "key")
+        _insert(
+            conn,
+            "event",
+            [convert.event_row(e, self._seal_secrets(e)) for e in changes.events],
+        )
+        at = changes.events[-1].at.isoformat() if changes.events else ""
+        _insert(
+            conn,
+            "command",
+            [
+                {
+                    "request_id": rid,
+                    "at": at,
+                    "command": outcome.command,
+                    "outcome": outcome.outcome,
+                    "reason": outcome.reason,
+                }
+                for rid, outcome in changes.commands.items()
+            ],
+        )
 
     def _seal_secrets(self, event: Event) -> str | None:
         if not event.secrets:
