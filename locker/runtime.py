@@ -163,11 +163,18 @@ def build(
     """Build every part from ``settings``. ``simulate`` puts the doors on simulated
     hardware (gpiozero's MockFactory, or Kerong boards on a pseudo-terminal);
     ``watchdog`` is systemd's, pinged from the ticker."""
-    key = load_master_key(settings.security.secret_key, settings.security.key_file, create=simulate)
-    sealer = Sealer(key, settings.locker_id)
-    engine = open_engine(Path(settings.storage.path))
-    store = SqliteStore(engine, sealer)
+    # The doors first: a cabinet without usable pins is refused before any file is made.
     doors, sim = build_doors(settings, simulate)
+    try:
+        key = load_master_key(
+            settings.security.secret_key, settings.security.key_file, create=simulate
+        )
+        sealer = Sealer(key, settings.locker_id)
+        engine = open_engine(Path(settings.storage.path))
+    except BaseException:
+        doors.close()
+        raise
+    store = SqliteStore(engine, sealer)
     clock = clock or SystemClock("always" if simulate else settings.clock.trust)
     from locker.sync.messages import check_event
 

@@ -57,7 +57,6 @@ class ServiceProcess:
         self.cwd = cwd
         self.prefix = prefix or []
         self.args = args
-        workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -84,6 +83,7 @@ class ServiceProcess:
 
     def start(self, timeout: float = 60.0, wait: bool = True) -> ServiceProcess:
         """Start the service; with ``wait``, return once ``/healthz`` says ok."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [*self.prefix, *self.argv, "--port", str(self.port), *self.args],
