@@ -9,7 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-from tests.helpers import EXAMPLE, ROOT
 from tests.procs import ServiceProcess
 
 # What the mandated stack costs before our code runs (decision 22).
@@ -56,24 +55,8 @@ def startups(workdir: Path, count: int, pin: bool) -> list[float]:
     for n in range(count + 1):
         service = ServiceProcess(workdir, prefix=["taskset", "-c", "0"] if pin else None)
         began = time.monotonic()
-        service.proc = subprocess.Popen(
-            [
-                *service.prefix,
-                sys.executable,
-                "-m",
-                "locker.cli",
-                "serve",
-                "--simulate",
-                "--config",
-                str(EXAMPLE),
-                "--port",
-                str(service.port),
-            ],
-            cwd=ROOT,
-            env=service.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        service.start(wait=False)
+        assert service.proc is not None
         try:
             deadline = began + 60
             while not _healthy(service.port):
