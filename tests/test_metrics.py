@@ -52,6 +52,7 @@ def test_counters_and_gauges_follow_a_pickup_wrong_codes_and_a_lockout(app_clien
     assert value(mid, "locker_doors_open") == 1
     hand(client, cid, "close")
     wait_for(lambda: state_of(client, "R-2031")["state"] == "collected", what="collected")
+    wait_for(lambda: value(scrape(client)[1], "locker_pickups_total") == 1, what="counted")
 
     used = client.post("/api/v1/pickups", json={"code": code}, headers=KIOSK)
     assert used.status_code == 410
@@ -93,9 +94,17 @@ def test_counters_and_gauges_follow_a_pickup_wrong_codes_and_a_lockout(app_clien
 def test_door_alarms_and_out_of_service(app_client: App) -> None:
     client, runtime = app_client
     hand(client, "C4", "open")  # opened without a pulse: forced
-    wait_for(lambda: not runtime.service.compartments_by_id()["C4"].in_service, what="forced")
-    _, samples = scrape(client)
-    assert value(samples, "locker_door_alarms_total", kind="forced_open") == 1
+    # NOTE: the mirror changes before the commit is on disk, the counters once it is:
+    # wait on the counter itself, not on the compartment's state.
+    samples = wait_for(
+        lambda: (
+            (s := scrape(client)[1])
+            and value(s, "locker_door_alarms_total", kind="forced_open") == 1
+            and s
+        ),
+        what="forced_open counted",
+    )
+    assert not runtime.service.compartments_by_id()["C4"].in_service
     assert value(samples, "locker_door_alarms_total", kind="jammed") == 0
     assert value(samples, "locker_compartments_out_of_service") == 1
     assert value(samples, "locker_doors_open") == 1
