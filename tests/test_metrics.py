@@ -95,16 +95,15 @@ def test_counters_and_gauges_follow_a_pickup_wrong_codes_and_a_lockout(app_clien
 def test_door_alarms_and_out_of_service(app_client: App) -> None:
     client, runtime = app_client
     hand(client, "C4", "open")  # opened without a pulse: forced
+
     # NOTE: the mirror changes before the commit is on disk, the counters once it is:
     # wait on the counter itself, not on the compartment's state.
-    samples = wait_for(
-        lambda: (
-            (s := scrape(client)[1])
-            and value(s, "locker_door_alarms_total", kind="forced_open") == 1
-            and s
-        ),
-        what="forced_open counted",
-    )
+    def forced_counted() -> Samples | None:
+        samples = scrape(client)[1]
+        return samples if value(samples, "locker_door_alarms_total", kind="forced_open") else None
+
+    samples = wait_for(forced_counted, what="forced_open counted")
+    assert value(samples, "locker_door_alarms_total", kind="forced_open") == 1
     assert not runtime.service.compartments_by_id()["C4"].in_service
     assert value(samples, "locker_door_alarms_total", kind="jammed") == 0
     assert value(samples, "locker_compartments_out_of_service") == 1
