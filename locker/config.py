@@ -291,6 +291,8 @@ def load_settings(path: Path | None, **overrides: Any) -> Settings:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError([f"{path}: not valid TOML: {exc}"]) from exc
+        except OSError as exc:  # e.g. 0640 root:locker, read by a user outside the group
+            raise ConfigError([f"{path}: cannot be read: {exc.strerror or exc}"]) from exc
 
     class _FromFile(Settings):
         model_config = SettingsConfigDict(toml_file=path)

@@ -163,3 +163,19 @@ def test_a_key_that_is_not_text_is_refused_in_one_line(
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert err.startswith("locker: refusing to start: secret key file") and "not text" in err
+
+
+def test_a_config_that_cannot_be_read_is_an_error_not_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # e.g. /etc/locker/locker.toml (0640 root:locker) read by a user outside the group;
+    # /proc/self/mem is a regular file whose first bytes cannot be read, even by root
+    unreadable = Path("/proc/self/mem")
+    assert unreadable.is_file()
+    with pytest.raises(ConfigError) as err:
+        load_settings(unreadable)
+    assert err.value.problems[0].startswith(f"{unreadable}: cannot be read")
+    assert main(["check-config", str(unreadable)]) == 1
+    assert "cannot be read" in capsys.readouterr().out
+    assert main(["serve", "--config", str(unreadable), "--port", str(free_port())]) == 1
+    assert "cannot be read" in capsys.readouterr().err
