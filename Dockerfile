@@ -8,17 +8,19 @@
 # Run it on the Pi with the host's network (the kiosk page gets its token only
 # from a loopback client, and the lockout tells terminals apart by address),
 # the GPIO chip and the serial ports passed in, and the host's group ids for
-# them (the ids of gpio and dialout differ between the image and the host):
+# them (the ids of gpio and dialout differ between the image and the host), and
+# for locker, the group that may read /etc/locker:
 #
 #   docker run -d --name locker --restart unless-stopped --network host \
 #     --device /dev/gpiochip0 --device /dev/ttyUSB0 \
 #     --group-add "$(getent group gpio | cut -d: -f3)" \
 #     --group-add "$(getent group dialout | cut -d: -f3)" \
+#     --group-add "$(getent group locker | cut -d: -f3)" \
 #     -v /etc/locker:/etc/locker:ro -v locker-data:/var/lib/locker \
 #     locker-controller
 #
-# /etc/locker/locker.toml is the cabinet's config (its key_file, e.g.
-# /etc/locker/locker.key, must be readable by the container's user).
+# /etc/locker/locker.toml is the cabinet's config and /etc/locker/locker.key its
+# key_file, both 0640 root:locker (README, "Install on a Raspberry Pi").
 # `docker run … locker-controller backup /var/lib/locker/backup.db` runs any
 # other `locker` command. On a Pi 5, the header's chip is /dev/gpiochip4 on
 # older kernels: pass the one `gpioinfo` names.

@@ -118,6 +118,17 @@ class _StateCollector(Collector):
             sum(not c.in_service for c in comps),
         )
         yield _gauge("locker_compartments", "Compartments configured", len(comps))
+        yield _gauge(
+            "locker_door_hardware_ok",
+            "1 while the door hardware answers (every Kerong board, its port)",
+            self._runtime.doors.health().get("ok"),
+        )
+        if self._runtime.scanner is not None:
+            yield _gauge(
+                "locker_scanner_connected",
+                "1 while the serial QR scanner's port is open",
+                self._runtime.scanner.health().get("connected"),
+            )
 
 
 def _gauge(name: str, documentation: str, value: Any) -> GaugeMetricFamily:

@@ -44,7 +44,7 @@ class BusTiming:
 
 @dataclass
 class BoardHealth:
-    reachable: bool | None = None  # None: not asked yet
+    reachable: bool | None = None  # None: not asked yet, or the port is down
     answers: int = 0
     unanswered: int = 0  # status requests that got no valid reply in time, retries included
     last_answer_at: float | None = None  # time.monotonic()
@@ -198,9 +198,11 @@ class KerongBus:
         return False
 
     def _port_down(self) -> None:
+        # NOTE: unknown, not unreachable: the port's own alarm says why. When it is back,
+        # each board is asked afresh (with retries) and one that stays silent gets its alarm.
         with self._guard:
             for health in self._boards.values():
-                health.reachable = False
+                health.reachable = None
 
     def _answered(self, board: int) -> None:
         with self._guard:

@@ -33,7 +33,8 @@ class ScanLines:
         self._skipping = False  # inside a line already dropped as overlong
 
     def pending(self) -> bool:
-        return bool(self._buffer)
+        """A line is under way: bytes without their end, or the rest of an overlong line."""
+        return bool(self._buffer) or self._skipping
 
     def feed(self, data: bytes) -> list[str]:
         self._buffer += data
@@ -77,6 +78,8 @@ class ScanLines:
         log.warning("scanner %s: dropped %s; the reader goes on", self.where, what)
 
     def drop_partial(self, why: str) -> None:
+        """End the line under way. Silence ends an overlong line too: what comes next
+        is a new scan, not the rest of the dropped line."""
         if self._buffer:
             self._drop(f"{len(self._buffer)} bytes without a line end ({why})")
         self._buffer.clear()

@@ -17,6 +17,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+LIVE_FILE_ENDS = ("-wal", "-shm", "-journal")
+
 
 class BackupError(Exception):
     """A backup that could not be made; the message says why."""
@@ -40,8 +42,13 @@ def backup(source: Path, target: Path) -> BackupResult:
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise BackupError(f"cannot write {target}: no directory {folder}")
-    if target.resolve() == source.resolve():
-        raise BackupError("the backup cannot overwrite the database itself")
+    # NOTE: renamed over the live -wal, the copy would hide the commits not yet
+    # checkpointed; a crash of the service would then lose them.
+    live = source.resolve()
+    if target.resolve() in {live, *(Path(f"{live}{end}") for end in LIVE_FILE_ENDS)}:
+        raise BackupError(
+            f"{target} is one of the database's own files: give the backup another name"
+        )
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:

@@ -12,18 +12,31 @@ backwards is not trusted either.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 from datetime import UTC, datetime
 
 TIME_ERROR = 5
 
 
-def kernel_clock_synchronised() -> bool:
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    # NOTE: the process's own symbols, libc's among them. ctypes.util.find_library("c")
+    # would run `ldconfig -p` in a new process on every call, and the clock is read
+    # under the service lock on every pickup.
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+def kernel_clock_synchronised() -> bool:
+    libc = _libc()
+    if libc is None:
+        return False
+    try:
         buf = ctypes.create_string_buffer(512)  # struct timex, modes = 0: read only
         state = int(libc.adjtimex(buf))
-    except (OSError, AttributeError):
+    except AttributeError:  # no adjtimex in this libc
         return False
     return state not in (-1, TIME_ERROR)
 

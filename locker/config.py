@@ -23,6 +23,7 @@ from locker.domain.lockout import FLOOR_YEARS, LockoutPolicy
 from locker.domain.model import Size
 from locker.layout import layout_problems, lock_addresses
 from locker.pins import DEMO_PIN, is_pin_hash, verify_pin
+from locker.secrets import key_problem
 
 DEMO_TOKENS = {"admin": "demo-admin", "courier": "demo-courier", "kiosk": "demo-kiosk"}
 
@@ -256,8 +257,9 @@ class Settings(BaseSettings):
                     problems.append(f"api.tokens.{role}: tokens need at least 16 characters")
         if verify_pin(DEMO_PIN, self.kiosk.courier_pin_hashes):
             problems.append(f"kiosk.courier_pin_hashes: the demo PIN {DEMO_PIN} is not allowed")
-        if not self.security.secret_key and self.security.key_file is None:
-            problems.append("security: set secret_key or key_file (the key sealing the codes)")
+        key = key_problem(self.security.secret_key, self.security.key_file)
+        if key is not None:
+            problems.append(f"security: {key}")
         if self.doors.share_mock_pins:
             problems.append("doors.share_mock_pins: mock pins only exist in simulation")
         if self.doors.hardware == "gpio":
@@ -289,6 +291,8 @@ def load_settings(path: Path | None, **overrides: Any) -> Settings:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError([f"{path}: not valid TOML: {exc}"]) from exc
+        except OSError as exc:  # e.g. 0640 root:locker, read by a user outside the group
+            raise ConfigError([f"{path}: cannot be read: {exc.strerror or exc}"]) from exc
 
     class _FromFile(Settings):
         model_config = SettingsConfigDict(toml_file=path)

@@ -35,7 +35,8 @@ class Ticker:
 
     This is the controller's main loop: with a systemd ``watchdog`` it pings it (at
     half its period) only after a tick completed and the service lock and the store
-    answered, so a hung or deadlocked controller stops the pings and is restarted."""
+    answered and no database write had hung, so a hung or deadlocked controller stops
+    the pings and is restarted."""
 
     def __init__(
         self,
@@ -47,6 +48,7 @@ class Ticker:
         self._interval = interval_s
         self.watchdog = watchdog
         self.status: Callable[[], str] | None = None  # the STATUS= line sent with each ping
+        self._stuck = False  # a database write outlasts half the watchdog period
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="locker-ticker", daemon=True)
 
@@ -65,8 +67,13 @@ class Ticker:
         dog = self.watchdog
         if dog is None or not dog.due():
             return
-        self._service.probe()
-        dog.beat("controller")
+        write_s = self._service.probe()
+        stuck = write_s > dog.interval_s  # a hung disk: a commit that does not come back
+        if stuck and not self._stuck:
+            log.error("a database write has lasted %.0f s (disk hung?): watchdog not fed", write_s)
+        self._stuck = stuck
+        if not stuck:
+            dog.beat("controller")
         dog.ping_if_alive(self.status() if self.status is not None else None)
 
     def stop(self) -> None:

@@ -15,6 +15,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+MIN_KEY_BYTES = 16
+
 
 class SecretKeyError(ValueError):
     """The secret key is missing or unusable."""
@@ -28,8 +30,10 @@ class Sealer:
     """:class:`locker.domain.ports.CodeSealer` with HMAC-SHA256 and AES-256-GCM."""
 
     def __init__(self, master_key: bytes, locker_id: str) -> None:
-        if len(master_key) < 16:
-            raise SecretKeyError("the secret key must have at least 16 bytes of entropy")
+        if len(master_key) < MIN_KEY_BYTES:
+            raise SecretKeyError(
+                f"the secret key must have at least {MIN_KEY_BYTES} bytes of entropy"
+            )
         self._digest_key = derive(master_key, "digest")
         self._seal_key = derive(master_key, "seal")
         self._locker = locker_id.encode()
@@ -72,7 +76,27 @@ def load_master_key(secret: str, key_file: Path | None, create: bool) -> bytes:
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(32) + "\n")
-    text = key_file.read_text().strip()
+    try:
+        text = key_file.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError:
+        raise SecretKeyError(
+            f"secret key file {key_file} is not text: write one with "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        ) from None
     if not text:
         raise SecretKeyError(f"secret key file {key_file} is empty")
     return text.encode()
+
+
+def key_problem(secret: str, key_file: Path | None) -> str | None:
+    """Why the configured key cannot seal codes on a real cabinet (no file is made), or None."""
+    try:
+        key = load_master_key(secret, key_file, create=False)
+    except SecretKeyError as exc:
+        return str(exc)
+    except OSError as exc:  # unreadable by this user, a directory …
+        return f"secret key file {key_file}: {exc.strerror or exc}"
+    if len(key) < MIN_KEY_BYTES:
+        where = f"secret key file {key_file}" if not secret else "security.secret_key"
+        return f"{where}: a key has at least {MIN_KEY_BYTES} characters"
+    return None

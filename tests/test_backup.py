@@ -108,3 +108,22 @@ def test_backup_errors_are_clear_and_leave_the_last_backup(tmp_path: Path) -> No
     assert broken.returncode == 1 and "backup failed" in broken.stderr
     assert good.read_bytes() == kept  # the last good backup is untouched
     assert sorted(p.name for p in tmp_path.iterdir()) == ["good.db", "locker.db"]
+
+
+def test_the_backup_never_replaces_a_file_of_the_live_database(tmp_path: Path) -> None:
+    db = tmp_path / "locker.db"
+    live = sqlite3.connect(db)  # the service: WAL mode, its last commits not checkpointed
+    live.execute("PRAGMA journal_mode=WAL")
+    live.execute("PRAGMA wal_autocheckpoint=0")
+    with live:
+        live.execute("CREATE TABLE reservation (id TEXT)")
+        live.execute("CREATE TABLE event (seq INTEGER)")
+        live.executemany("INSERT INTO event VALUES (?)", [(i,) for i in range(1, 51)])
+    try:
+        for suffix in ("-wal", "-shm", "-journal"):
+            done = run_backup(f"{db}{suffix}", db)
+            assert done.returncode == 1 and "the database's own files" in done.stderr, suffix
+        with sqlite3.connect(db) as reader:
+            assert reader.execute("SELECT count(*) FROM event").fetchone() == (50,)
+    finally:
+        live.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,7 @@ import pytest
 from locker.cli import main
 from locker.config import ConfigError, load_settings
 from tests.helpers import EXAMPLE, ROOT
+from tests.procs import free_port
 
 
 def broken_copy(tmp_path: Path, old: str, new: str) -> Path:
@@ -110,3 +113,69 @@ def test_hardware_rules(capsys: pytest.CaptureFixture[str]) -> None:
 def test_serve_refuses_demo_tokens_outside_simulation(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--config", str(EXAMPLE)]) == 1
     assert "demo token" in capsys.readouterr().err
+
+
+@pytest.fixture
+def cabinet_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The example made acceptable for a real cabinet, but for its key."""
+    tokens = {role: [f"{role}-token-0123456789abcdef"] for role in ("admin", "courier", "kiosk")}
+    monkeypatch.setenv("LOCKER_API__TOKENS", json.dumps(tokens))
+    monkeypatch.setenv("LOCKER_KIOSK__COURIER_PIN_HASHES", "[]")
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "does not exist"),
+        (b"\n", "is empty"),
+        (b"too-short\n", "at least 16"),
+        (b"\x8f\x02\xff" * 11, "not text"),  # `head -c 32 /dev/urandom > locker.key`
+    ],
+)
+def test_check_config_hardware_reads_the_key_file(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    cabinet_env: None,
+    content: bytes | None,
+    expected: str,
+) -> None:
+    key = tmp_path / "locker.key"
+    if content is not None:
+        key.write_bytes(content)
+    monkeypatch.setenv("LOCKER_SECURITY__KEY_FILE", str(key))
+    assert main(["check-config", "--hardware", str(EXAMPLE)]) == 1
+    out = capsys.readouterr().out
+    assert f"security: secret key file {key}" in out and expected in out, out
+    key.write_text(secrets.token_urlsafe(32) + "\n")
+    assert main(["check-config", "--hardware", str(EXAMPLE)]) == 0
+
+
+def test_a_key_that_is_not_text_is_refused_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = tmp_path / "locker.key"
+    key.write_bytes(b"\x8f\x02\xff" * 11)
+    monkeypatch.setenv("LOCKER_SECURITY__KEY_FILE", str(key))
+    monkeypatch.setenv("LOCKER_STORAGE__PATH", str(tmp_path / "locker.db"))
+    monkeypatch.setenv("LOCKER_MQTT__ENABLED", "false")
+    argv = ["serve", "--simulate", "--config", str(EXAMPLE), "--port", str(free_port())]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("locker: refusing to start: secret key file") and "not text" in err
+
+
+def test_a_config_that_cannot_be_read_is_an_error_not_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # e.g. /etc/locker/locker.toml (0640 root:locker) read by a user outside the group;
+    # /proc/self/mem is a regular file whose first bytes cannot be read, even by root
+    unreadable = Path("/proc/self/mem")
+    assert unreadable.is_file()
+    with pytest.raises(ConfigError) as err:
+        load_settings(unreadable)
+    assert err.value.problems[0].startswith(f"{unreadable}: cannot be read")
+    assert main(["check-config", str(unreadable)]) == 1
+    assert "cannot be read" in capsys.readouterr().out
+    assert main(["serve", "--config", str(unreadable), "--port", str(free_port())]) == 1
+    assert "cannot be read" in capsys.readouterr().err

@@ -160,3 +160,17 @@ def test_entry_command_serves_in_a_plain_venv(tmp_path: Path) -> None:
         svc.stop()
     stopped = subprocess.run([python, *health[1:]], env=probe_env, capture_output=True, timeout=60)
     assert stopped.returncode != 0  # the healthcheck fails once the service is gone
+
+
+def _group_adds(text: str) -> set[str]:
+    return set(re.findall(r'--group-add "\$\(getent group (\w+) \| cut -d: -f3\)"', text))
+
+
+def test_every_docker_run_example_adds_the_same_host_groups() -> None:
+    """gpio and dialout own the devices; locker may read /etc/locker (0640 root:locker)."""
+    readme = (ROOT / "README.md").read_text()
+    header = "\n".join(
+        line.lstrip("# ") for line in DOCKERFILE.read_text().splitlines() if line.startswith("#")
+    )
+    assert _group_adds(readme) == {"gpio", "dialout", "locker"}
+    assert _group_adds(header) == _group_adds(readme)

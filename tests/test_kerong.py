@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,7 +37,11 @@ class Bus:
         self.doors.listen(lambda cid, is_open: self.seen.append((cid, is_open)))
 
     def board(self, board: int) -> dict[str, Any]:
-        boards: dict[str, dict[str, Any]] = self.doors.health()["boards"]  # type: ignore[assignment]
+        return self.board_of(self.doors, board)
+
+    @staticmethod
+    def board_of(doors: KerongDoors, board: int) -> dict[str, Any]:
+        boards: dict[str, dict[str, Any]] = doors.health()["boards"]  # type: ignore[assignment]
         return boards[str(board)]
 
     def wait_seen(self, change: tuple[str, bool], what: str = "") -> None:
@@ -181,3 +186,29 @@ def test_a_missing_port_is_reported_not_raised(caplog: pytest.LogCaptureFixture)
         assert any(r.levelno == logging.CRITICAL for r in caplog.records)
     finally:
         doors.close()
+
+
+def test_a_board_still_silent_when_the_port_comes_back_raises_its_alarm(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    link = tmp_path / "ttyUSB0"  # the adapter is not plugged in yet
+    doors = KerongDoors(LOCKS, str(link), 19200, FAST)
+    sim = KerongSimulator({0, 1, 2})
+    try:
+        assert doors.health()["port_error"] is not None
+        sim.absent.add(1)  # board 1 lost its power meanwhile
+        link.symlink_to(sim.port)  # plugged in
+        boards = doors.health
+        wait_for(lambda: boards()["port_error"] is None, timeout=30, what="port open again")
+        wait_for(
+            lambda: any(
+                "ALARM kerong board 1 unreachable" in r.getMessage() for r in caplog.records
+            ),
+            what="the alarm of the board that does not answer",
+        )
+        wait_for(lambda: Bus.board_of(doors, 0)["reachable"] is True, what="board 0 answers")
+        assert Bus.board_of(doors, 1)["reachable"] is False
+        assert not any("board 0 unreachable" in r.getMessage() for r in caplog.records)
+    finally:
+        doors.close()
+        sim.close()

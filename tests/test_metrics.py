@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
+from firmware_bridge.kerong_sim import KerongCabinet
 from locker.runtime import Runtime, build
 from tests.conftest import ADMIN, COURIER, FAST_DOORS, KIOSK, NO_MQTT
 from tests.helpers import settings_for, wait_for
@@ -52,6 +53,7 @@ def test_counters_and_gauges_follow_a_pickup_wrong_codes_and_a_lockout(app_clien
     assert value(mid, "locker_doors_open") == 1
     hand(client, cid, "close")
     wait_for(lambda: state_of(client, "R-2031")["state"] == "collected", what="collected")
+    wait_for(lambda: value(scrape(client)[1], "locker_pickups_total") == 1, what="counted")
 
     used = client.post("/api/v1/pickups", json={"code": code}, headers=KIOSK)
     assert used.status_code == 410
@@ -93,9 +95,16 @@ def test_counters_and_gauges_follow_a_pickup_wrong_codes_and_a_lockout(app_clien
 def test_door_alarms_and_out_of_service(app_client: App) -> None:
     client, runtime = app_client
     hand(client, "C4", "open")  # opened without a pulse: forced
-    wait_for(lambda: not runtime.service.compartments_by_id()["C4"].in_service, what="forced")
-    _, samples = scrape(client)
+
+    # NOTE: the mirror changes before the commit is on disk, the counters once it is:
+    # wait on the counter itself, not on the compartment's state.
+    def forced_counted() -> Samples | None:
+        samples = scrape(client)[1]
+        return samples if value(samples, "locker_door_alarms_total", kind="forced_open") else None
+
+    samples = wait_for(forced_counted, what="forced_open counted")
     assert value(samples, "locker_door_alarms_total", kind="forced_open") == 1
+    assert not runtime.service.compartments_by_id()["C4"].in_service
     assert value(samples, "locker_door_alarms_total", kind="jammed") == 0
     assert value(samples, "locker_compartments_out_of_service") == 1
     assert value(samples, "locker_doors_open") == 1
@@ -118,3 +127,23 @@ def test_access_loopback_or_a_scraper_token(tmp_path: Path) -> None:
         assert remote.get("/api/v1/compartments", headers=scraper).status_code == 403
     with TestClient(create_app(build(settings, True)), client=("127.0.0.1", 50000)) as local:
         scrape(local, {})
+
+
+def test_door_hardware_and_scanner_health_are_gauges(tmp_path: Path) -> None:
+    """The ALARMs of the hardware (a Kerong board silent, the bus or the scanner gone)
+    reach Prometheus too, not only the log and /healthz."""
+    scanner = {"enabled": True, "port": str(tmp_path / "no-scanner"), "max_line": 64}
+    doors = {**FAST_DOORS, "hardware": "kerong"}
+    settings = settings_for(tmp_path, doors=doors, mqtt=NO_MQTT, scanner=scanner)
+    runtime = build(settings, True)
+    with TestClient(create_app(runtime)) as client:
+        samples = scrape(client)[1]
+        assert value(samples, "locker_door_hardware_ok") == 1
+        assert value(samples, "locker_scanner_connected") == 0  # no device at that path
+        cabinet = runtime.sim
+        assert isinstance(cabinet, KerongCabinet)
+        cabinet.sim.absent.add(0)  # board 0 stops answering
+        wait_for(
+            lambda: value(scrape(client)[1], "locker_door_hardware_ok") == 0,
+            what="board 0 unreachable in /metrics",
+        )

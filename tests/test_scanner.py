@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.live import LiveHub
 from firmware_bridge.ptys import PtyPair
+from firmware_bridge.scanner import PARTIAL_IDLE_S, ScanLines
 from locker.runtime import Runtime, build
 from locker.scans import Outcome
 from tests.conftest import FAST_DOORS, NO_MQTT
@@ -167,3 +169,24 @@ def test_the_kiosk_stream_tells_the_outcome_without_the_code(box: Box) -> None:
         f'event: scan\ndata: {{"ok":true,"compartment":"{cid}","purpose":"pickup"}}\n\n'
     )
     assert code not in message
+
+
+def test_an_overlong_line_ended_by_silence_does_not_swallow_the_next_scan() -> None:
+    lines = ScanLines(max_line=64, where="test")
+    assert lines.feed(b"9" * 500) == []  # one burst of noise, no line end, then silence
+    assert lines.dropped == 1
+    assert lines.pending()  # the reader's silence rule applies to it as to a partial line
+    lines.drop_partial("silence")
+    assert lines.dropped == 1  # already counted once
+    assert lines.feed(b"12345678\r\n") == ["12345678"]
+
+
+def test_a_scan_after_a_burst_of_noise_and_a_pause_is_read(box: Box) -> None:
+    cid, code = box.deposited()
+    scanner = box.runtime.scanner
+    assert scanner is not None
+    box.scanner.send(b"\x7f" * 300)  # noise over max_line, without a line end
+    wait_for(lambda: scanner.health()["dropped"] == 1, what="noise dropped")
+    time.sleep(3 * PARTIAL_IDLE_S)  # the resident walks up: silence on the line
+    box.scanner.send(f"LKR1:demo:{code}\r\n".encode())
+    assert box.wait_outcomes(1) == [{"ok": True, "compartment": cid, "purpose": "pickup"}]

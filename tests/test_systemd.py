@@ -6,11 +6,13 @@ from __future__ import annotations
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -19,7 +21,7 @@ import pytest
 from locker.runtime import build
 from locker.systemd import Notifier, Watchdog, notify_address, watchdog_period
 from tests.conftest import FAST_DOORS, NO_MQTT
-from tests.helpers import ROOT, settings_for
+from tests.helpers import ROOT, book, settings_for, wait_for
 from tests.procs import ServiceProcess
 
 UNIT = ROOT / "config" / "locker.service"
@@ -193,3 +195,35 @@ def test_unit_file_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     )
     assert (fields["Type"], fields["WatchdogSec"], fields["User"]) == ("notify", "30", "locker")
     assert fields["SupplementaryGroups"] == "gpio dialout"
+
+
+def test_a_database_write_that_never_ends_stops_the_pings(
+    tmp_path: Path, systemd: FakeSystemd, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A hung disk: a commit does not come back. Reads still answer from the cache (and
+    in WAL mode a stuck writer holds nothing a reader needs), so the probe's read alone
+    does not see it. Stand-in: another process holds SQLite's write lock."""
+    notifier = Notifier({"NOTIFY_SOCKET": str(tmp_path / "notify.sock")})
+    dog = Watchdog(notifier, period_s=1.0)
+    settings = settings_for(tmp_path, doors=FAST_DOORS, mqtt=NO_MQTT, tick_s=0.05)
+    runtime = build(settings, simulate=True, watchdog=dog)
+    runtime.start()
+    blocker = sqlite3.connect(tmp_path / "locker.db", isolation_level=None)
+    try:
+        for _ in range(2):
+            systemd.wait_for("WATCHDOG=1", timeout=30)
+        blocker.execute("BEGIN EXCLUSIVE")
+        writer = threading.Thread(target=book, args=(runtime.service, datetime.now(UTC)))
+        writer.start()  # answers once its booking is on disk: not while the lock is held
+        wait_for(lambda: runtime.service.probe() > 0, what="the booking's write under way")
+        time.sleep(1.5)  # a ping decided before the write stalled may still come
+        systemd.drain()
+        quiet = systemd.next(timeout=3.0)  # three periods: systemd would have killed it
+        blocker.rollback()
+        writer.join(30)
+        assert quiet is None, f"pinged while a write hung: {quiet!r}"
+        assert "(disk hung?): watchdog not fed" in caplog.text
+        systemd.wait_for("WATCHDOG=1", timeout=30)  # written at last: pings again
+    finally:
+        blocker.close()
+        runtime.stop()

@@ -15,6 +15,7 @@ reloads its mirror from the database before the next operation.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 
 from locker.domain.model import Compartment, Event, Reservation
@@ -28,8 +29,14 @@ class JournalBroken(RuntimeError):
 
 
 class Journal:
-    def __init__(self, write: Callable[[Sequence[Changes]], None]) -> None:
+    def __init__(
+        self,
+        write: Callable[[Sequence[Changes]], None],
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._write = write
+        self._monotonic = monotonic
+        self._write_started: float | None = None
         self._cond = threading.Condition()
         self._queued: list[Changes] = []
         self._in_flight: list[Changes] = []
@@ -69,6 +76,7 @@ class Journal:
         """Write everything queued, with the condition released during the write."""
         batch, last = self._queued, self._issued
         self._queued, self._in_flight, self._writing = [], batch, True
+        self._write_started = self._monotonic()
         error: Exception | None = None
         self._cond.release()
         try:
@@ -77,7 +85,7 @@ class Journal:
             error = exc
         finally:
             self._cond.acquire()
-        self._in_flight, self._writing = [], False
+        self._in_flight, self._writing, self._write_started = [], False, None
         if error is not None:
             last = self._issued  # what was queued meanwhile was built on the lost state
             self._queued = []
@@ -85,6 +93,13 @@ class Journal:
             self.broken = True
         self._settled = last
         self._cond.notify_all()
+
+    def write_lasted_s(self) -> float:
+        """How long the write in flight has lasted; 0 when none is. A disk that hangs on
+        a write shows here only: the write holds no lock that a read needs."""
+        with self._cond:
+            started = self._write_started
+        return 0.0 if started is None else self._monotonic() - started
 
     # -- what the database cannot show yet ------------------------------------
     def _unwritten(self) -> list[Changes]:

@@ -399,12 +399,14 @@ class LockerService:
 
         self._run(work)
 
-    def probe(self) -> None:
+    def probe(self) -> float:
         """Take the service lock and read the store: returns only while neither hangs.
+        Answers how long the database write in flight has lasted (0 when none is).
 
         The systemd watchdog is pinged after it, so a deadlocked controller is restarted."""
         with self._lock:
             self._store.events(self._state.last_seq, 1)
+        return self._journal.write_lasted_s()
 
     def _expiry_horizon(self) -> datetime:
         """The earliest ``expires_at`` still to act on; scanned again only after changes."""
