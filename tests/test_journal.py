@@ -139,3 +139,47 @@ def test_reads_see_changes_queued_but_not_yet_written() -> None:
     waiter.join(10)
     assert written == [1, 1]
     assert journal.command_outcome("q-1") is None  # on disk now: the store answers
+
+
+class Interrupted(BaseException):
+    """Not an ``Exception``: a KeyboardInterrupt or SystemExit raised mid-write."""
+
+
+def test_an_interrupted_write_fails_its_batch_and_later_writes_go_on() -> None:
+    calls: list[int] = []
+
+    def write(batch: Sequence[Changes]) -> None:
+        calls.append(len(batch))
+        if len(calls) == 1:
+            raise Interrupted
+
+    journal = Journal(write)
+    first = journal.append(Changes())
+    with pytest.raises(Interrupted):  # the writer's own thread gets the interruption
+        journal.wait(first)
+    journal.reset()  # as the service does after reading its mirror back
+    later = threading.Thread(target=journal.wait, args=(journal.append(Changes()),), daemon=True)
+    later.start()
+    later.join(10)
+    assert not later.is_alive(), "a later operation waits forever for its write"
+    assert calls == [1, 1]
+
+
+def test_a_failed_write_is_never_reported_as_written_however_late_its_waiter() -> None:
+    fail = True
+
+    def write(batch: Sequence[Changes]) -> None:
+        if fail:
+            raise OSError("disk I/O error")
+
+    journal = Journal(write)
+    slow = journal.append(Changes())  # its waiter is descheduled before it waits
+    with pytest.raises(OSError):
+        journal.wait(journal.append(Changes()))  # another waiter writes both: it fails
+    for _ in range(100):  # the disk keeps failing for the operations after it
+        journal.reset()
+        with pytest.raises(OSError):
+            journal.wait(journal.append(Changes()))
+    fail = False
+    with pytest.raises(OSError):  # the slow waiter learns its change is not on disk
+        journal.wait(slow)
