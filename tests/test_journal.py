@@ -14,7 +14,7 @@ from locker.domain.model import State
 from locker.domain.ports import Changes, CommandOutcome
 from locker.store.sqlite import SqliteStore
 from tests.conftest import Harness
-from tests.helpers import book
+from tests.helpers import book, wait_for
 
 
 class GatedStore(SqliteStore):
@@ -183,3 +183,29 @@ def test_a_failed_write_is_never_reported_as_written_however_late_its_waiter() -
     fail = False
     with pytest.raises(OSError):  # the slow waiter learns its change is not on disk
         journal.wait(slow)
+
+
+def test_the_watchdog_probe_does_not_answer_while_a_write_hangs(harness: Harness) -> None:
+    """The ticker pings systemd only after ``probe()``: a controller whose disk write
+    hangs (every operation waiting on it) must stop the pings and be restarted."""
+    store = GatedStore(harness)
+    service = harness.reopen(store)
+    release = threading.Event()
+    store.hold = release.is_set
+    booking = threading.Thread(target=book, args=(service, harness.clock.now()), daemon=True)
+    booking.start()
+    wait_for(lambda: store.batches, timeout=20, what="the write under way")
+    probed = threading.Event()
+
+    def probe() -> None:
+        service.probe()
+        probed.set()
+
+    threading.Thread(target=probe, daemon=True).start()
+    try:
+        assert not probed.wait(1.0), "probe answered while every operation waits on the disk"
+    finally:
+        release.set()
+    assert probed.wait(20)  # the write went through: alive again
+    booking.join(20)
+    assert service.reservation("R-1") is not None

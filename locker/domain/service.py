@@ -400,11 +400,14 @@ class LockerService:
         self._run(work)
 
     def probe(self) -> None:
-        """Take the service lock and read the store: returns only while neither hangs.
+        """Take the service lock, read the store and wait for the writes under way:
+        returns only while none of them hangs.
 
-        The systemd watchdog is pinged after it, so a deadlocked controller is restarted."""
+        The systemd watchdog is pinged after it, so a deadlocked controller, or one
+        whose disk writes hang (every operation waiting on them), is restarted."""
         with self._lock:
             self._store.events(self._state.last_seq, 1)
+        self._journal.flush()
 
     def _expiry_horizon(self) -> datetime:
         """The earliest ``expires_at`` still to act on; scanned again only after changes."""
