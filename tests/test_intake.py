@@ -195,3 +195,29 @@ def test_a_poison_message_is_answered_with_its_id_and_the_queue_goes_on(
         ("command.failed", None, "q-9"),  # the contract: the same request_id
         ("reservation.accepted", "R-2", None),
     ]
+
+
+class StoreDown(Inbound):
+    """Nothing can be committed: neither the message nor the answer to its failure."""
+
+    tries = 0
+
+    def reservations(self, raws: Sequence[bytes]) -> None:
+        self.tries += 1
+        raise OSError("disk I/O error")
+
+    def refuse(self, raw: bytes, is_reservation: bool) -> None:
+        raise OSError("disk I/O error")
+
+
+def test_stop_ends_the_wait_for_a_store_that_is_down(harness: Harness) -> None:
+    inbound = StoreDown(harness.service, 65536)
+    intake = Intake(inbound)
+    acked: list[int] = []
+    for n in range(2):
+        intake.put(Incoming(True, upsert(f"R-{n}", harness), lambda n=n: acked.append(n)))  # type: ignore[misc]
+    intake.start()
+    wait_for(lambda: inbound.tries >= 4, timeout=30, what="R-0 tried again and again")
+    intake.stop(timeout=10)
+    assert not intake._thread.is_alive()
+    assert acked == []  # left to the broker to deliver again, in order
