@@ -47,6 +47,7 @@ class Journal:
         self._issued = 0  # tickets handed out
         self._writing = False
         self.broken = False
+        self.last: Ticket | None = None  # the newest ticket handed out
 
     def append(self, changes: Changes) -> Ticket:
         """Queue ``changes`` (under the service lock, in commit order); a ticket to wait on."""
@@ -56,6 +57,7 @@ class Journal:
             ticket = Ticket()
             self._queued.append((changes, ticket))
             self._issued += 1
+            self.last = ticket
             return ticket
 
     def reset(self) -> None:
