@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
+from locker.domain.errors import NotFound
+from locker.domain.model import State
 from tests.conftest import Harness, RecordingDoors
 from tests.helpers import book, wait_for
 from tests.test_journal import GatedStore, deposited
@@ -86,3 +90,41 @@ def test_work_that_read_a_state_lost_meanwhile_is_run_again(harness: Harness) ->
     assert [type(e) for e in errors] == [OSError]  # the booking failed; the reconcile did not
     types = [e.type for e in harness.reopen().events(0, 100)]
     assert "door.left_open" in types and "reservation.accepted" not in types
+
+
+def test_views_show_only_what_is_on_disk(harness: Harness) -> None:
+    """GET /reservations, /healthz, the status message: a cancel whose write then
+    fails was never made, and no view may have shown it."""
+    store = GatedStore(harness)
+    service = harness.reopen(store)
+    book(service, harness.clock.now())
+    free, last_seq = service.free_counts(), service.last_seq()
+    release = threading.Event()
+    store.hold, store.fail = release.is_set, True
+    errors: list[BaseException] = []
+
+    def cancel() -> None:
+        try:
+            service.cancel("R-1")
+        except Exception as exc:
+            errors.append(exc)
+
+    cancelling = threading.Thread(target=cancel, daemon=True)
+    cancelling.start()
+    wait_for(lambda: len(store.batches) == 2, timeout=20, what="the cancel being written")
+    shown: dict[str, object] = {}
+
+    def look() -> None:
+        res = service.reservation("R-1")
+        shown.update(state=res and res.state, free=service.free_counts(), seq=service.last_seq())
+
+    viewer = threading.Thread(target=look, daemon=True)
+    viewer.start()
+    viewer.join(1.0)  # long enough to answer, were it allowed to
+    release.set()
+    cancelling.join(20)
+    viewer.join(20)
+    assert [type(e) for e in errors] == [OSError]
+    assert shown == {"state": State.ACCEPTED, "free": free, "seq": last_seq}
+    with pytest.raises(NotFound):  # read back: a refusal is not the old write's error
+        service.lift_lockout("kiosk-9")

@@ -61,9 +61,12 @@ class Journal:
             return ticket
 
     def reset(self) -> None:
-        """The service reloaded its mirror from the database: accept changes again."""
+        """The service reloaded its mirror from the database: accept changes again.
+
+        Nothing it now shows waits to be written: ``last`` starts afresh."""
         with self._cond:
             self.broken = False
+            self.last = None
 
     def wait(self, ticket: Ticket) -> None:
         """Return once the changes of ``ticket`` are on disk; raise what their write raised."""

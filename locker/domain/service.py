@@ -466,18 +466,30 @@ class LockerService:
         return self._next_expiry
 
     # -- views --------------------------------------------------------------
+    def _view(self, read: Callable[[LockerState], T]) -> T:
+        """``read`` of the mirror, answered once every change it may show is on disk
+        (read again if one of them failed to be written)."""
+        for tries in range(1, _TRIES + 1):
+            with self._lock:
+                seen = self._journal.last
+                value = read(self._state)
+            if self._durable(seen, tries == _TRIES):
+                return value
+        raise JournalBroken("the state kept changing under failed writes")  # pragma: no cover
+
     def reservation(self, rid: str) -> Reservation | None:
-        with self._lock:
-            return self._state.reservations.get(rid) or self._store.find_reservation(rid)
+        return self._view(
+            lambda state: state.reservations.get(rid) or self._store.find_reservation(rid)
+        )
 
     def reservations(self) -> list[Reservation]:
-        with self._lock:
-            return sorted(self._state.reservations.values(), key=lambda r: r.created_at)
+        return self._view(
+            lambda state: sorted(state.reservations.values(), key=lambda r: r.created_at)
+        )
 
     def compartments(self) -> list[tuple[Compartment, Reservation | None, Opening | None]]:
-        with self._lock:
-            state = self._state
-            return [
+        return self._view(
+            lambda state: [
                 (
                     comp,
                     state.reservations.get(state.holders.get(cid, "")),
@@ -485,10 +497,10 @@ class LockerService:
                 )
                 for cid, comp in state.compartments.items()
             ]
+        )
 
     def compartments_by_id(self) -> dict[str, Compartment]:
-        with self._lock:
-            return dict(self._state.compartments)
+        return self._view(lambda state: dict(state.compartments))
 
     def codes_of(self, res: Reservation) -> dict[str, str]:
         """The live codes of ``res`` in clear, for staff to re-display."""
@@ -501,20 +513,23 @@ class LockerService:
         return shown
 
     def free_counts(self) -> dict[str, int]:
-        counts = {size.value: 0 for size in Size}
-        with self._lock:
-            for cid, comp in self._state.compartments.items():
-                if comp.in_service and cid not in self._state.holders:
+        def count(state: LockerState) -> dict[str, int]:
+            counts = {size.value: 0 for size in Size}
+            for cid, comp in state.compartments.items():
+                if comp.in_service and cid not in state.holders:
                     counts[comp.spec.size.value] += 1
-        return counts
+            return counts
+
+        return self._view(count)
 
     def lockouts(self) -> dict[str, int | None]:
         now = self._clock.now().timestamp()
-        with self._lock:
-            return {key: t.retry_after(now) for key, t in self._state.terminals.items()}
+        return self._view(
+            lambda state: {key: t.retry_after(now) for key, t in state.terminals.items()}
+        )
 
     def last_seq(self) -> int:
-        return self._state.last_seq
+        return self._view(lambda state: state.last_seq)
 
     def events(self, after_seq: int, limit: int) -> list[Event]:
         return self._store.events(after_seq, limit)
