@@ -36,7 +36,8 @@ class KerongDoors:
         self._by_board: dict[int, list[KerongLock]] = {}
         for lk in locks:
             self._by_board.setdefault(lk.board, []).append(lk)
-        self._open: dict[str, bool] = {}
+        self._open: dict[str, bool] = {}  # as last polled
+        self._reported: dict[str, bool] = {}  # as the listener last took it
         self._items: dict[str, bool] = {}
         self._guard = threading.Lock()
         self._listener: Callable[[str, bool], None] | None = None
@@ -53,17 +54,23 @@ class KerongDoors:
             for lk in self._by_board.get(status.board, []):
                 is_open = not status.locked[lk.lock - 1]
                 self._items[lk.compartment] = status.items[lk.lock - 1]
-                if self._open.get(lk.compartment, False) != is_open:
-                    self._open[lk.compartment] = is_open
+                self._open[lk.compartment] = is_open
+                if self._reported.get(lk.compartment, False) != is_open:
                     changes.append((lk.compartment, is_open))
             listener = self._listener
-        if listener is None:
-            return
+            if listener is None:  # levels read before anyone listens are taken as known
+                self._reported.update(changes)
+                return
         for cid, is_open in changes:
             try:
                 listener(cid, is_open)
             except Exception:  # the bus thread must go on polling
-                log.exception("door %s: change not handled", cid)
+                # NOTE: not taken: the next poll reports it again (a door change whose
+                # commit failed is not lost).
+                log.exception("door %s: change not handled; reported again", cid)
+                continue
+            with self._guard:
+                self._reported[cid] = is_open
 
     def listen(self, listener: Callable[[str, bool], None]) -> None:
         """Call ``listener(compartment, is_open)`` on every change a poll reveals (on the

@@ -13,6 +13,7 @@ from locker.sync.inbound import Inbound
 from locker.sync.intake import Incoming, Intake
 from tests.conftest import Harness
 from tests.helpers import wait_for
+from tests.test_journal import GatedStore
 
 
 def upsert(rid: str, harness: Harness, **kw: object) -> bytes:
@@ -33,7 +34,7 @@ def test_a_burst_is_committed_together_in_order_and_acknowledged_after(harness: 
     commits: list[Changes] = []
     acked: list[int] = []
     service.subscribe(commits.append)
-    intake = Intake(Inbound(service, 65536), service)
+    intake = Intake(Inbound(service, 65536))
     burst = [
         upsert("R-0", harness),
         upsert("R-1", harness),
@@ -88,7 +89,7 @@ def test_a_batch_that_fails_is_handled_again_message_by_message(harness: Harness
     service = harness.service
     inbound = FragileInbound(service, 65536)
     inbound.calls = []
-    intake = Intake(inbound, service)
+    intake = Intake(inbound)
     acked: list[int] = []
     for n in range(4):  # all queued before the intake starts: one batch
         intake.put(Incoming(True, upsert(f"R-{n}", harness), lambda n=n: acked.append(n)))  # type: ignore[misc]
@@ -100,3 +101,123 @@ def test_a_batch_that_fails_is_handled_again_message_by_message(harness: Harness
     assert acked == [0, 1, 2, 3]
     assert inbound.calls == [4, 1, 1, 1, 1]
     assert all(service.reservation(f"R-{n}") is not None for n in range(4))
+
+
+def run_intake(intake: Intake, messages: list[Incoming], acked: list[int]) -> None:
+    for message in messages:  # all queued before the intake starts: one batch
+        intake.put(message)
+    intake.start()
+    try:
+        last = len(messages) - 1
+        wait_for(lambda: last in acked, timeout=30, what="the last message acknowledged")
+    finally:
+        intake.stop()
+
+
+class DiskDownOnce(Inbound):
+    """The disk fails while R-1 is handled alone, and still fails for the next commit."""
+
+    store: GatedStore
+
+    def reservations(self, raws: Sequence[bytes]) -> None:
+        if len(raws) > 1:
+            raise OSError("disk hiccup")
+        if b'"R-1"' in raws[0] and not getattr(self, "failed", False):
+            self.failed = True
+            self.store.fail = True  # the answer to R-1's failure cannot be committed either
+            raise OSError("disk hiccup")
+        super().reservations(raws)
+
+
+def test_acknowledgements_keep_their_order_when_a_message_cannot_be_answered(
+    harness: Harness,
+) -> None:
+    store = GatedStore(harness)
+    service = harness.reopen(store)
+    inbound = DiskDownOnce(service, 65536)
+    inbound.store = store
+    acked: list[int] = []
+    messages = [
+        Incoming(True, upsert(f"R-{n}", harness), lambda n=n: acked.append(n))  # type: ignore[misc]
+        for n in range(3)
+    ]
+    run_intake(Intake(inbound), messages, acked)
+    assert acked == [0, 1, 2]  # R-2 is not acknowledged before R-1
+    assert all(service.reservation(f"R-{n}") is not None for n in range(3))
+
+
+def test_a_message_that_meets_a_failed_write_is_handled_not_rejected(harness: Harness) -> None:
+    store = GatedStore(harness)
+    service = harness.reopen(store)
+    store.fail = True  # the disk refuses the first write: a passing fault
+    acked: list[int] = []
+    message = Incoming(True, upsert("R-1", harness), lambda: acked.append(0))
+    run_intake(Intake(Inbound(service, 65536)), [message], acked)
+    res = service.reservation("R-1")
+    assert res is not None and res.state is State.ACCEPTED  # not lost to a disk hiccup
+
+
+class Poison(Inbound):
+    """Every command and the reservation R-1 make the handler raise (a bug)."""
+
+    def reservations(self, raws: Sequence[bytes]) -> None:
+        if any(b'"R-1"' in raw for raw in raws):
+            raise ValueError("a bug")
+        super().reservations(raws)
+
+    def command(self, raw: bytes) -> None:
+        raise ValueError("a bug")
+
+
+def test_a_poison_message_is_answered_with_its_id_and_the_queue_goes_on(
+    harness: Harness,
+) -> None:
+    service = harness.service
+    commits: list[Changes] = []
+    service.subscribe(commits.append)
+    acked: list[int] = []
+    raws = [
+        upsert("R-1", harness),
+        json.dumps({"type": "resync", "request_id": "q-9"}).encode(),
+        upsert("R-2", harness),
+    ]
+    messages = [
+        Incoming(n != 1, raw, lambda n=n: acked.append(n))  # type: ignore[misc]
+        for n, raw in enumerate(raws)
+    ]
+    run_intake(Intake(Poison(service, 65536)), messages, acked)
+    assert acked == [0, 1, 2]
+    answers = [
+        (e.type, e.reservation_id, e.data.get("request_id")) for c in commits for e in c.events
+    ]
+    assert answers == [
+        ("reservation.rejected", "R-1", None),  # the server can tell which one failed
+        ("command.failed", None, "q-9"),  # the contract: the same request_id
+        ("reservation.accepted", "R-2", None),
+    ]
+
+
+class StoreDown(Inbound):
+    """Nothing can be committed: neither the message nor the answer to its failure."""
+
+    tries = 0
+
+    def reservations(self, raws: Sequence[bytes]) -> None:
+        self.tries += 1
+        raise OSError("disk I/O error")
+
+    def refuse(self, raw: bytes, is_reservation: bool) -> None:
+        raise OSError("disk I/O error")
+
+
+def test_stop_ends_the_wait_for_a_store_that_is_down(harness: Harness) -> None:
+    inbound = StoreDown(harness.service, 65536)
+    intake = Intake(inbound)
+    acked: list[int] = []
+    for n in range(2):
+        intake.put(Incoming(True, upsert(f"R-{n}", harness), lambda n=n: acked.append(n)))  # type: ignore[misc]
+    intake.start()
+    wait_for(lambda: inbound.tries >= 4, timeout=30, what="R-0 tried again and again")
+    intake.stop(timeout=10)
+    assert not intake._thread.is_alive()
+    assert acked == []  # left to the broker to deliver again, in order

@@ -14,7 +14,7 @@ from locker.domain.model import State
 from locker.domain.ports import Changes, CommandOutcome
 from locker.store.sqlite import SqliteStore
 from tests.conftest import Harness
-from tests.helpers import book
+from tests.helpers import book, wait_for
 
 
 class GatedStore(SqliteStore):
@@ -139,3 +139,67 @@ def test_reads_see_changes_queued_but_not_yet_written() -> None:
     waiter.join(10)
     assert written == [1, 1]
     assert journal.command_outcome("q-1") is None  # on disk now: the store answers
+
+
+class Interrupted(BaseException):
+    """Not an ``Exception``: a KeyboardInterrupt or SystemExit raised mid-write."""
+
+
+def test_an_interrupted_write_fails_its_batch_and_later_writes_go_on() -> None:
+    calls: list[int] = []
+
+    def write(batch: Sequence[Changes]) -> None:
+        calls.append(len(batch))
+        if len(calls) == 1:
+            raise Interrupted
+
+    journal = Journal(write)
+    first = journal.append(Changes())
+    with pytest.raises(Interrupted):  # the writer's own thread gets the interruption
+        journal.wait(first)
+    journal.reset()  # as the service does after reading its mirror back
+    later = threading.Thread(target=journal.wait, args=(journal.append(Changes()),), daemon=True)
+    later.start()
+    later.join(10)
+    assert not later.is_alive(), "a later operation waits forever for its write"
+    assert calls == [1, 1]
+
+
+def test_a_failed_write_is_never_reported_as_written_however_late_its_waiter() -> None:
+    fail = True
+
+    def write(batch: Sequence[Changes]) -> None:
+        if fail:
+            raise OSError("disk I/O error")
+
+    journal = Journal(write)
+    slow = journal.append(Changes())  # its waiter is descheduled before it waits
+    with pytest.raises(OSError):
+        journal.wait(journal.append(Changes()))  # another waiter writes both: it fails
+    for _ in range(100):  # the disk keeps failing for the operations after it
+        journal.reset()
+        with pytest.raises(OSError):
+            journal.wait(journal.append(Changes()))
+    fail = False
+    with pytest.raises(OSError):  # the slow waiter learns its change is not on disk
+        journal.wait(slow)
+
+
+def test_the_watchdog_probe_tells_how_long_a_write_has_hung(harness: Harness) -> None:
+    """The ticker stops pinging systemd when ``probe()`` reports a write lasting past
+    half the watchdog period: a controller whose disk hangs is restarted."""
+    store = GatedStore(harness)
+    service = harness.reopen(store)
+    release = threading.Event()
+    store.hold = release.is_set
+    booking = threading.Thread(target=book, args=(service, harness.clock.now()), daemon=True)
+    booking.start()
+    try:
+        wait_for(lambda: store.batches, timeout=20, what="the write under way")
+        first = service.probe()
+        wait_for(lambda: service.probe() > first + 0.2, timeout=20, what="the hang to grow")
+    finally:
+        release.set()
+    booking.join(20)
+    assert service.probe() == 0.0  # the write went through: alive again
+    assert service.reservation("R-1") is not None

@@ -84,6 +84,26 @@ def test_unlock_is_seen_open_by_polling_then_shut_by_hand(bus: Bus) -> None:
     assert bus.seen == [("B6", True), ("B6", False)]  # nothing about the other doors
 
 
+def test_a_change_the_service_could_not_record_is_reported_again(bus: Bus) -> None:
+    """A door change whose commit failed (a disk hiccup) is not lost: the next poll
+    reports it again, as the GPIO debouncer does."""
+    refused: list[tuple[str, bool]] = []
+
+    def listener(cid: str, is_open: bool) -> None:
+        if not refused:
+            refused.append((cid, is_open))
+            raise OSError("disk I/O error")
+        bus.seen.append((cid, is_open))
+
+    bus.doors.listen(listener)
+    bus.doors.unlock("B6")
+    bus.wait_seen(("B6", True), "the opening reported again after the failure")
+    assert refused == [("B6", True)] and bus.seen == [("B6", True)]
+    bus.hand.set_door("B6", is_open=False)
+    bus.wait_seen(("B6", False))
+    assert bus.seen == [("B6", True), ("B6", False)]
+
+
 def test_several_boards_on_one_bus(bus: Bus) -> None:
     bus.sim.set_item(0, 16, present=True)
     bus.hand.set_door("C16", is_open=True)  # board 2, lock 16: the last bit of D2

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel, select
 
-from locker.domain.model import Size
-from locker.store import migrations
+from locker.domain.model import Kind, Size
+from locker.store import convert, migrations
 from locker.store.sqlite import open_engine
+from locker.store.tables import ReservationRow
 from tests.conftest import Harness
+from tests.helpers import book
 from tests.test_lifecycle import deposit_and_close, types, upsert
 
 
@@ -88,3 +91,29 @@ def test_a_newer_database_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(RuntimeError, match="newer"):
         open_engine(tmp_path / "db.sqlite")
+
+
+def kinds(value: object) -> object:
+    """The Python type of every field, down into the codes: what a reader gets back."""
+    if dataclasses.is_dataclass(value):
+        return {f.name: kinds(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return type(value)
+
+
+def test_the_plain_sql_path_stores_and_reads_what_sqlalchemy_does(harness: Harness) -> None:
+    service = harness.service
+    book(service, harness.clock.now(), kind=Kind.DROPOFF, chilled=True, recipient=None)
+    service.cancel("R-1")  # final: read from the database alone (find_reservation)
+    plain = harness.store.find_reservation("R-1")
+    assert plain is not None
+    with Session(harness.engine) as s:
+        orm = convert.reservation_from(s.exec(select(ReservationRow)).one())
+        s.add(ReservationRow.model_validate({**convert.reservation_row(orm), "id": "R-2"}))
+        s.commit()  # a copy written by SQLAlchemy, as before the plain SQL
+    assert plain == orm and kinds(plain) == kinds(orm)  # bools as bools, None as None
+    assert plain.chilled is True and plain.deposit_code is not None
+    with sqlite3.connect(harness.tmp / "locker.db") as conn:
+        cols = ", ".join(f"typeof({c}), {c}" for c in columns(conn, "reservation")[1:])
+        query = f"SELECT {cols} FROM reservation WHERE id = ?"
+        stored = [conn.execute(query, (rid,)).fetchone() for rid in ("R-1", "R-2")]
+    assert stored[0] == stored[1]  # the same storage classes and values, column by column

@@ -21,11 +21,22 @@ from collections.abc import Callable, Iterable, Sequence
 from locker.domain.model import Compartment, Event, Reservation
 from locker.domain.ports import Changes, CommandOutcome, Snapshot, Store
 
-_KEEP_FAILURES = 64
-
 
 class JournalBroken(RuntimeError):
     """A write failed after this operation's state was read: it must be run again."""
+
+
+class Ticket:
+    """One operation's place in the journal, settled once its changes are written or lost.
+
+    Each ticket carries its own outcome: a waiter that wakes up late, after any
+    number of later writes, still learns that its own write failed."""
+
+    __slots__ = ("error", "settled")
+
+    def __init__(self) -> None:
+        self.settled = False
+        self.error: Exception | None = None
 
 
 class Journal:
@@ -38,61 +49,77 @@ class Journal:
         self._monotonic = monotonic
         self._write_started: float | None = None
         self._cond = threading.Condition()
-        self._queued: list[Changes] = []
-        self._in_flight: list[Changes] = []
+        self._queued: list[tuple[Changes, Ticket]] = []
+        self._in_flight: list[tuple[Changes, Ticket]] = []
         self._issued = 0  # tickets handed out
-        self._settled = 0  # tickets written, or failed
         self._writing = False
-        self._failures: list[tuple[int, int, Exception]] = []  # (first, last, error)
         self.broken = False
+        self.last: Ticket | None = None  # the newest ticket handed out
 
-    def append(self, changes: Changes) -> int:
+    def append(self, changes: Changes) -> Ticket:
         """Queue ``changes`` (under the service lock, in commit order); a ticket to wait on."""
         with self._cond:
             if self.broken:
                 raise JournalBroken("the last write failed: the state is being reloaded")
-            self._queued.append(changes)
+            ticket = Ticket()
+            self._queued.append((changes, ticket))
             self._issued += 1
-            return self._issued
+            self.last = ticket
+            return ticket
 
     def reset(self) -> None:
-        """The service reloaded its mirror from the database: accept changes again."""
+        """The service reloaded its mirror from the database: accept changes again.
+
+        Nothing it now shows waits to be written: ``last`` starts afresh."""
         with self._cond:
             self.broken = False
+            self.last = None
 
-    def wait(self, ticket: int) -> None:
+    def wait(self, ticket: Ticket) -> None:
         """Return once the changes of ``ticket`` are on disk; raise what their write raised."""
         with self._cond:
-            while self._settled < ticket:
-                if self._writing:
-                    self._cond.wait()
-                else:
-                    self._write_queued()
-            for first, last, error in self._failures:
-                if first <= ticket <= last:
-                    raise error
+            self._settle(ticket)
+            if ticket.error is not None:
+                raise ticket.error
+
+    def _settle(self, ticket: Ticket) -> None:
+        while not ticket.settled:
+            if self._writing:
+                self._cond.wait()
+            else:
+                self._write_queued()
 
     def _write_queued(self) -> None:
         """Write everything queued, with the condition released during the write."""
-        batch, last = self._queued, self._issued
-        self._queued, self._in_flight, self._writing = [], batch, True
+        batch, self._queued = self._queued, []
+        self._in_flight, self._writing = batch, True
         self._write_started = self._monotonic()
-        error: Exception | None = None
+        error: BaseException | None = None
         self._cond.release()
         try:
-            self._write(batch)
-        except Exception as exc:  # reported to every waiter of the batch
+            self._write([changes for changes, _ in batch])
+        except BaseException as exc:  # reported to every waiter of the batch
             error = exc
         finally:
             self._cond.acquire()
         self._in_flight, self._writing, self._write_started = [], False, None
+        lost: Exception | None = None
         if error is not None:
-            last = self._issued  # what was queued meanwhile was built on the lost state
+            # NOTE: a KeyboardInterrupt or SystemExit mid-write still settles every
+            # ticket (nobody waits forever); the others hear of it as JournalBroken.
+            if isinstance(error, Exception):
+                lost = error
+            else:
+                lost = JournalBroken("the write was interrupted")
+                lost.__cause__ = error
+            batch = batch + self._queued  # what was queued meanwhile was built on the lost state
             self._queued = []
-            self._failures = [*self._failures[-_KEEP_FAILURES:], (self._settled + 1, last, error)]
             self.broken = True
-        self._settled = last
+        for _, ticket in batch:
+            ticket.error, ticket.settled = lost, True
         self._cond.notify_all()
+        if error is not None and lost is not error:
+            raise error
 
     def write_lasted_s(self) -> float:
         """How long the write in flight has lasted; 0 when none is. A disk that hangs on
@@ -104,7 +131,7 @@ class Journal:
     # -- what the database cannot show yet ------------------------------------
     def _unwritten(self) -> list[Changes]:
         with self._cond:
-            return [*self._in_flight, *self._queued]
+            return [changes for changes, _ in (*self._in_flight, *self._queued)]
 
     def reservation(self, rid: str) -> Reservation | None:
         for changes in reversed(self._unwritten()):

@@ -17,7 +17,7 @@ from typing import TypeVar
 from locker.domain import commands, credentials, doors, lifecycle
 from locker.domain.codes import parse_credential, qr_payload
 from locker.domain.errors import Conflict, DomainError, LockedOut, NotFound, WrongCode
-from locker.domain.journal import Journal, JournalFirst
+from locker.domain.journal import Journal, JournalBroken, JournalFirst, Ticket
 from locker.domain.model import (
     Compartment,
     CompartmentSpec,
@@ -39,6 +39,7 @@ RefusalListener = Callable[[str], None]
 CLOCK_HIGH_WATER = "clock_high_water"
 _CLOCK_SLACK = timedelta(seconds=60)
 _CLOCK_IDLE_WRITE = timedelta(minutes=10)  # spare the SD card while nothing happens
+_TRIES = 3  # runs of work whose answer was built on a change that failed to be written
 
 
 class LockerService:
@@ -91,30 +92,36 @@ class LockerService:
             raise
 
     def _run(self, work: Callable[[Txn], T]) -> T:
-        """Run ``work`` under the lock on the mirror; answer once its changes are on disk
-        (group commit: :mod:`locker.domain.journal`), then pulse the relays it asked for."""
-        ticket = None
-        with self._lock:
-            if self._journal.broken:
-                self._reload()
-            txn = Txn(self._state, self._store, self._clock.now())
-            result = work(txn)
-            self._note_clock(txn)
-            if self._check_event is not None:
-                for event in txn.changes.events:
-                    self._check_event(event)
-            if not txn.changes.empty():
-                ticket = self._journal.append(txn.changes)
-                self._state.apply(txn.changes)
-                if txn.changes.reservations:
-                    self._next_expiry = None
+        """Run ``work`` under the lock on the mirror; answer once its changes, and the
+        changes of others it read, are on disk (group commit:
+        :mod:`locker.domain.journal`), then pulse the relays it asked for.
+
+        Work that changed nothing, or was refused, but read a change whose write then
+        failed is run again on the state read back: its answer was built on nothing."""
+        for tries in range(1, _TRIES + 1):
+            ticket, refusal, lost = None, None, False
+            with self._lock:
+                if self._journal.broken:
+                    self._reload()
+                seen = self._journal.last  # the newest change this work may read
+                txn = Txn(self._state, self._store, self._clock.now())
+                try:
+                    result = work(txn)
+                except DomainError as exc:
+                    refusal = exc
+                else:
+                    ticket, lost = self._stage(txn)
+            if ticket is not None or (self._durable(seen, tries == _TRIES) and not lost):
+                break
+        else:  # never queued: nothing may open or answer
+            raise JournalBroken("the state kept changing under failed writes")
+        if refusal is not None:
+            raise refusal
         if ticket is not None:
             try:
                 self._journal.wait(ticket)
             except Exception:  # not on disk: no door opens, and the mirror is read back
-                with self._lock:
-                    if self._journal.broken:
-                        self._reload()
+                self._read_back()
                 raise
         for cid in txn.unlocks:
             self._actuator.unlock(cid)
@@ -124,6 +131,43 @@ class LockerService:
         if txn.error is not None:
             raise txn.error
         return result
+
+    def _stage(self, txn: Txn) -> tuple[Ticket | None, bool]:
+        """Queue ``txn``'s changes and apply them to the mirror (under the lock): the
+        ticket to wait on, and True when the state it read is being lost."""
+        self._note_clock(txn)
+        if self._check_event is not None:
+            for event in txn.changes.events:
+                self._check_event(event)
+        if txn.changes.empty():
+            return None, False
+        try:
+            ticket = self._journal.append(txn.changes)
+        except JournalBroken:  # a write failed while ``work`` read the state it lost
+            return None, True
+        self._state.apply(txn.changes)
+        if txn.changes.reservations:
+            self._next_expiry = None
+        return ticket, False
+
+    def _durable(self, seen: Ticket | None, last_try: bool) -> bool:
+        """Wait until the change ``seen`` is on disk; False (the mirror read back) if
+        its write failed, or raise its error on the last try."""
+        if seen is None:
+            return True
+        try:
+            self._journal.wait(seen)
+        except Exception:
+            self._read_back()
+            if last_try:
+                raise
+            return False
+        return True
+
+    def _read_back(self) -> None:
+        with self._lock:
+            if self._journal.broken:
+                self._reload()
 
     def _reload(self) -> None:
         """A write failed: the mirror is ahead of the database. Read it back."""
@@ -175,6 +219,7 @@ class LockerService:
                 )
 
         def work(txn: Txn) -> None:
+            outcomes.clear()  # run again if what it read was lost
             for message in messages:
                 point = txn.savepoint()
                 try:
@@ -403,7 +448,8 @@ class LockerService:
         """Take the service lock and read the store: returns only while neither hangs.
         Answers how long the database write in flight has lasted (0 when none is).
 
-        The systemd watchdog is pinged after it, so a deadlocked controller is restarted."""
+        The systemd watchdog is pinged after it, so a deadlocked controller, or one
+        whose disk writes hang (every operation waiting on them), is restarted."""
         with self._lock:
             self._store.events(self._state.last_seq, 1)
         return self._journal.write_lasted_s()
@@ -420,18 +466,30 @@ class LockerService:
         return self._next_expiry
 
     # -- views --------------------------------------------------------------
+    def _view(self, read: Callable[[LockerState], T]) -> T:
+        """``read`` of the mirror, answered once every change it may show is on disk
+        (read again if one of them failed to be written)."""
+        for tries in range(1, _TRIES + 1):
+            with self._lock:
+                seen = self._journal.last
+                value = read(self._state)
+            if self._durable(seen, tries == _TRIES):
+                return value
+        raise JournalBroken("the state kept changing under failed writes")  # pragma: no cover
+
     def reservation(self, rid: str) -> Reservation | None:
-        with self._lock:
-            return self._state.reservations.get(rid) or self._store.find_reservation(rid)
+        return self._view(
+            lambda state: state.reservations.get(rid) or self._store.find_reservation(rid)
+        )
 
     def reservations(self) -> list[Reservation]:
-        with self._lock:
-            return sorted(self._state.reservations.values(), key=lambda r: r.created_at)
+        return self._view(
+            lambda state: sorted(state.reservations.values(), key=lambda r: r.created_at)
+        )
 
     def compartments(self) -> list[tuple[Compartment, Reservation | None, Opening | None]]:
-        with self._lock:
-            state = self._state
-            return [
+        return self._view(
+            lambda state: [
                 (
                     comp,
                     state.reservations.get(state.holders.get(cid, "")),
@@ -439,10 +497,10 @@ class LockerService:
                 )
                 for cid, comp in state.compartments.items()
             ]
+        )
 
     def compartments_by_id(self) -> dict[str, Compartment]:
-        with self._lock:
-            return dict(self._state.compartments)
+        return self._view(lambda state: dict(state.compartments))
 
     def codes_of(self, res: Reservation) -> dict[str, str]:
         """The live codes of ``res`` in clear, for staff to re-display."""
@@ -455,20 +513,23 @@ class LockerService:
         return shown
 
     def free_counts(self) -> dict[str, int]:
-        counts = {size.value: 0 for size in Size}
-        with self._lock:
-            for cid, comp in self._state.compartments.items():
-                if comp.in_service and cid not in self._state.holders:
+        def count(state: LockerState) -> dict[str, int]:
+            counts = {size.value: 0 for size in Size}
+            for cid, comp in state.compartments.items():
+                if comp.in_service and cid not in state.holders:
                     counts[comp.spec.size.value] += 1
-        return counts
+            return counts
+
+        return self._view(count)
 
     def lockouts(self) -> dict[str, int | None]:
         now = self._clock.now().timestamp()
-        with self._lock:
-            return {key: t.retry_after(now) for key, t in self._state.terminals.items()}
+        return self._view(
+            lambda state: {key: t.retry_after(now) for key, t in state.terminals.items()}
+        )
 
     def last_seq(self) -> int:
-        return self._state.last_seq
+        return self._view(lambda state: state.last_seq)
 
     def events(self, after_seq: int, limit: int) -> list[Event]:
         return self._store.events(after_seq, limit)

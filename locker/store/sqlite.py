@@ -26,6 +26,7 @@ from locker.store.tables import (
 )
 
 _HOLDING = ("accepted", "deposited")
+_BOOLEANS = [n for n, f in ReservationRow.model_fields.items() if f.annotation is bool]
 
 
 def _pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
@@ -197,7 +198,10 @@ class SqliteStore:
             ).first()
         if found is None:
             return None
-        return convert.reservation_from(ReservationRow.model_construct(**found._asdict()))
+        values = found._asdict()
+        for name in _BOOLEANS:  # SQLite hands back 0 and 1, as SQLAlchemy does not
+            values[name] = bool(values[name])
+        return convert.reservation_from(ReservationRow.model_construct(**values))
 
     def find_by_digest(self, digest: str) -> Reservation | None:
         with Session(self._engine) as s:

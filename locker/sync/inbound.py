@@ -110,6 +110,16 @@ class Inbound:
     def reservation(self, raw: bytes) -> None:
         self.reservations([raw])
 
+    def refuse(self, raw: bytes, is_reservation: bool) -> None:
+        """Answer a message whose handling failed (``reservation.rejected`` or
+        ``command.failed``), with its id when it names a valid one."""
+        if is_reservation:
+            reason = "the locker could not handle this message"
+            self._service.reject_message(reason, _guess(raw, "reservation_id"))
+        else:
+            reason = "the locker could not handle this command"
+            self._service.command_failed(reason, _guess(raw, "request_id"))
+
     def command(self, raw: bytes) -> None:
         message, reason = self._read(raw, COMMANDS)
         if reason is not None:

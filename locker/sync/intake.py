@@ -4,6 +4,13 @@ Reservation messages waiting together are committed in one transaction, so a
 burst of 10,000 upserts costs hundreds of disk syncs, not 10,000 (decision 21).
 Each message is acknowledged to the broker only once its batch is committed: a
 crash before that and the broker delivers it again.
+
+A batch that fails is handled again message by message. A message that fails
+alone is tried again a few times (a disk hiccup must not lose a reservation),
+then answered as failed, naming its id, so that one odd message never blocks
+the ones behind it. Acknowledgements keep the order the messages came in: while
+a message can be neither handled nor answered (the store is failing), the ones
+behind it wait.
 """
 
 from __future__ import annotations
@@ -14,12 +21,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from locker.domain.service import LockerService
 from locker.sync.inbound import Inbound
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 64
+ATTEMPTS = 3  # tries of a message that fails alone before it is answered as failed
+BACKOFF_S = (0.1, 5.0)  # first and longest pause between tries
 
 
 @dataclass(frozen=True)
@@ -30,10 +38,10 @@ class Incoming:
 
 
 class Intake:
-    def __init__(self, inbound: Inbound, service: LockerService) -> None:
+    def __init__(self, inbound: Inbound) -> None:
         self._inbound = inbound
-        self._service = service
         self._queue: queue.Queue[Incoming | None] = queue.Queue()
+        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mqtt-intake", daemon=True)
 
     def start(self) -> None:
@@ -45,6 +53,7 @@ class Intake:
     def stop(self, timeout: float = 5.0) -> None:
         """Finish the batch under way and stop. Messages still queued are dropped
         unacknowledged: the broker delivers them again at the next connection."""
+        self._stopping.set()
         while True:
             try:
                 self._queue.get_nowait()
@@ -75,11 +84,33 @@ class Intake:
                     pending = more
                     break
                 batch.append(more)
-            self._handle(batch)
-            if stopping:
-                return
+            if not self._handle(batch) or stopping:
+                return  # stopping: what is left stays unacknowledged, in order
 
-    def _handle(self, batch: list[Incoming]) -> None:
+    def _handle(self, batch: list[Incoming]) -> bool:
+        """Handle and acknowledge ``batch``, in order; False if stopped before the end."""
+        if len(batch) == 1:
+            return self._handle_one(batch[0])
+        if self._attempt(batch):
+            for message in batch:
+                message.ack()
+            return True
+        return all(self._handle_one(message) for message in batch)  # find the odd one
+
+    def _handle_one(self, message: Incoming) -> bool:
+        pause, tries = BACKOFF_S[0], 0
+        while True:
+            tries += 1
+            if self._attempt([message]) or (tries >= ATTEMPTS and self._answer_failure(message)):
+                message.ack()
+                return True
+            # NOTE: a passing fault (the disk, a write that failed beside ours) is
+            # tried again; while nothing can be committed the messages behind wait.
+            if self._stopping.wait(pause):
+                return False
+            pause = min(pause * 2, BACKOFF_S[1])
+
+    def _attempt(self, batch: list[Incoming]) -> bool:
         try:
             if batch[0].is_reservation:
                 self._inbound.reservations([m.payload for m in batch])
@@ -87,26 +118,15 @@ class Intake:
                 self._inbound.command(batch[0].payload)
         except Exception:
             log.exception("a batch of %d message(s) could not be handled", len(batch))
-            if len(batch) > 1:  # find the odd one: each alone
-                for message in batch:
-                    self._handle([message])
-                return
-            if not self._answer_failure(batch[0]):
-                return
-        for message in batch:
-            message.ack()
+            return False
+        return True
 
     def _answer_failure(self, message: Incoming) -> bool:
-        """Answer a message that could not be handled, so that one odd message never
-        blocks the ones behind it; False when even that could not be committed."""
+        """Answer a message that could not be handled, naming its id; False when even
+        that could not be committed."""
         try:
-            if message.is_reservation:
-                self._service.reject_message("the locker could not handle this message")
-            else:
-                self._service.command_failed("the locker could not handle this command")
+            self._inbound.refuse(message.payload, message.is_reservation)
         except Exception:
-            # NOTE: nothing could be committed (the store is failing): leave it
-            # unacknowledged, so the broker delivers it again after a reconnect.
-            log.exception("could not answer it either; left unacknowledged")
+            log.exception("could not answer it either; trying again")
             return False
         return True

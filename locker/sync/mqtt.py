@@ -54,7 +54,7 @@ class MqttSync:
         self._locker_id = locker_id
         self._service = service
         self.topics = Topics(config.topic_prefix, locker_id)
-        self._intake = Intake(Inbound(service, config.max_message_bytes), service)
+        self._intake = Intake(Inbound(service, config.max_message_bytes))
         self.connected = threading.Event()
         self.last_error: str | None = None
         self._status_dirty = True
