@@ -58,8 +58,10 @@ class Ticker:
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
             try:
-                self._service.tick()
+                # NOTE: the watchdog first: a tick waits on a hung write and would never
+                # get to say so (no ping follows either way).
                 self._keep_alive()
+                self._service.tick()
             except Exception:
                 log.exception("periodic check failed; will retry")
 
