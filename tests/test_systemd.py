@@ -198,7 +198,7 @@ def test_unit_file_passes_systemd_analyze_verify(tmp_path: Path) -> None:
 
 
 def test_a_database_write_that_never_ends_stops_the_pings(
-    tmp_path: Path, systemd: FakeSystemd, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, systemd: FakeSystemd
 ) -> None:
     """A hung disk: a commit does not come back. Reads still answer from the cache (and
     in WAL mode a stuck writer holds nothing a reader needs), so the probe's read alone
