@@ -38,7 +38,7 @@ def _is_free(txn: Txn, comp: Compartment) -> bool:
 def pick(txn: Txn, size: Size, chilled: bool, accessible: bool) -> Compartment | None:
     """What :func:`choose` picks among :func:`free_compartments`, through the mirror's
     index for the compartments this transaction has not touched."""
-    touched = txn.state.touched(txn.changes) & set(txn.state.compartments)
+    touched = {cid for cid in txn.state.touched(txn.changes) if cid in txn.state.compartments}
     candidates = [c for c in (txn.compartment(cid) for cid in touched) if _is_free(txn, c)]
     indexed = txn.state.free.choose(size, chilled, accessible, touched)
     if indexed is not None:
