@@ -165,8 +165,9 @@ class JournalFirst:
         return self._store.load(specs)
 
     def commit_all(self, batch: Sequence[Changes]) -> None:
-        for changes in batch:
-            self._journal.wait(self._journal.append(changes))
+        """Not a way in: changes reach the disk only through ``LockerService._run``,
+        which keeps the mirror and the journal in step."""
+        raise TypeError("write through LockerService, not through the read view")
 
     def find_reservation(self, reservation_id: str) -> Reservation | None:
         found = self._journal.reservation(reservation_id)
