@@ -82,3 +82,25 @@ def table(figures: list[Figure]) -> str:
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
+
+
+_MET = {True: "yes", False: "**no**", None: "-"}
+
+
+def markdown(results: dict[str, object]) -> str:
+    """The README's table, from a ``results.json``."""
+    rows = [
+        "| figure | n | p50 | p95 | p99 / value | target | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    figures = results["figures"]
+    assert isinstance(figures, list)
+    for f in figures:
+        main = f.get("p99", f.get("value"))
+        target = f.get("target")
+        rows.append(
+            f"| `{f['name']}` ({f['unit']}) | {f['n']} | {f.get('p50', '')} | {f.get('p95', '')} "
+            f"| {main} | {'' if target is None else target} "
+            f"| {_MET[f['met']]} |"
+        )
+    return "\n".join(rows)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.bench import footprint, httpbench, inproc, syncbench
-from tests.bench.figures import Figure, latency, table, value
+from tests.bench.figures import Figure, latency, markdown, table, value
 from tests.broker import Broker
 from tests.helpers import ROOT
 
@@ -214,8 +214,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.run")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench")
+    parser.add_argument(
+        "--markdown", type=Path, metavar="RESULTS", help="print the README table of a run"
+    )
     parser.add_argument("--inproc", nargs=2, metavar=("COUNT", "WORKDIR"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.markdown:
+        print(markdown(json.loads(args.markdown.read_text())))
+        return 0
     if args.inproc:
         print(json.dumps(inproc.pickup_to_relay(Path(args.inproc[1]), int(args.inproc[0]))))
         return 0
