@@ -7,7 +7,7 @@ import hmac
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -97,7 +97,9 @@ def _unauthorised(message: str) -> HTTPException:
     )
 
 
-def principal(request: Request) -> Principal:
+async def principal(request: Request) -> Principal:
+    # NOTE: dependencies are async (in-memory work only): FastAPI runs a plain one on
+    # a worker thread, a hand-over per dependency and request.
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -115,8 +117,8 @@ def principal(request: Request) -> Principal:
     return Principal(role, credential, client)
 
 
-def require(*roles: str) -> Callable[[Principal], Principal]:
-    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+def require(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
         if who.role not in roles:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,

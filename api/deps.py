@@ -10,13 +10,16 @@ from locker.domain.service import LockerService
 from locker.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+# NOTE: async, as every dependency doing in-memory work only: FastAPI would run a
+# plain function on a worker thread, one hand-over per dependency and request.
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-def get_service(request: Request) -> LockerService:
-    return get_runtime(request).service
+async def get_service(request: Request) -> LockerService:
+    runtime: Runtime = request.app.state.runtime
+    return runtime.service
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -47,8 +47,9 @@ class Parcel(BaseModel):
 
 
 @router.post("/kiosk/codes", response_model=CodeOpened, summary="Open with any code")
-def use_code(body: PickupIn, who: Kiosk, service: ServiceDep) -> CodeOpened:
-    """A code typed or scanned at the kiosk: a pickup code, or a dropoff's deposit code."""
+async def use_code(body: PickupIn, who: Kiosk, service: ServiceDep) -> CodeOpened:
+    """A code typed or scanned at the kiosk: a pickup code, or a dropoff's deposit code.
+    Async on purpose, as the door routes (api/routes/access.py)."""
     purpose, cid = service.use_code(who.terminal, body.code, body.qr_payload)
     return CodeOpened(compartment=cid, purpose=purpose.value)
 
@@ -91,7 +92,7 @@ def parcels(_who: CourierUser, service: ServiceDep) -> list[Parcel]:
     ]
 
 
-def get_hub(request: Request) -> LiveHub:
+async def get_hub(request: Request) -> LiveHub:
     hub: LiveHub = request.app.state.live
     return hub
 
