@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+CHECKPOINT_EVERY_S = 1.0
+
 
 class Ticker:
     """Calls ``service.tick()`` every ``interval_s`` on its own thread; never dies of an error.
@@ -48,6 +51,9 @@ class Ticker:
         self._interval = interval_s
         self.watchdog = watchdog
         self.status: Callable[[], str] | None = None  # the STATUS= line sent with each ping
+        # copies the write-ahead log into the database, off the requests' path
+        self.checkpoint: Callable[[], None] | None = None
+        self._last_checkpoint = 0.0
         self._stuck = False  # a database write outlasts half the watchdog period
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="locker-ticker", daemon=True)
@@ -62,8 +68,15 @@ class Ticker:
                 # get to say so (no ping follows either way).
                 self._keep_alive()
                 self._service.tick()
+                self._checkpoint()
             except Exception:
                 log.exception("periodic check failed; will retry")
+
+    def _checkpoint(self) -> None:
+        now = time.monotonic()
+        if self.checkpoint is not None and now - self._last_checkpoint >= CHECKPOINT_EVERY_S:
+            self._last_checkpoint = now
+            self.checkpoint()
 
     def _keep_alive(self) -> None:
         dog = self.watchdog
@@ -217,6 +230,7 @@ def build(
         scanner=scanner,
     )
     runtime.ticker.status = runtime.status_line
+    runtime.ticker.checkpoint = store.checkpoint
     return runtime
 
 
