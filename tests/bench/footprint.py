@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from tests.bench.layout import service_core
 from tests.procs import ServiceProcess
 
 # What the mandated stack costs before our code runs (decision 22).
@@ -53,7 +54,7 @@ def startups(workdir: Path, count: int, pin: bool) -> list[float]:
     """Seconds from process start to a 200 on /healthz, demo layout, database already made."""
     times: list[float] = []
     for n in range(count + 1):
-        service = ServiceProcess(workdir, prefix=["taskset", "-c", "0"] if pin else None)
+        service = ServiceProcess(workdir, prefix=service_core(pin))
         began = time.monotonic()
         service.start(wait=False)
         assert service.proc is not None
@@ -77,9 +78,7 @@ def idle(
     variant, ``""`` or ``"_1core"``: the wait is shared): RSS (MB) at the end and CPU
     (% of one core) over the period."""
     services = {
-        name: ServiceProcess(
-            path, mqtt_port=mqtt_port, prefix=["taskset", "-c", "0"] if name else None
-        )
+        name: ServiceProcess(path, mqtt_port=mqtt_port, prefix=service_core(bool(name)))
         for name, path in workdirs.items()
     }
     try:

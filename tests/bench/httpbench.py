@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.bench.layout import settings, write_layout
+from tests.bench.layout import on_core, service_core, settings, write_layout
 from tests.bench.seed import parcels
 from tests.helpers import ROOT
 from tests.procs import ServiceProcess
@@ -35,7 +35,7 @@ def write_bytes(pid: int) -> int:
 def load(port: int, clients: int, codes: list[str], workdir: Path, core: str | None) -> dict:  # type: ignore[type-arg]
     path = workdir / f"codes-{clients}.json"
     path.write_text(json.dumps(codes))
-    prefix = ["taskset", "-c", core] if core is not None else []
+    prefix = on_core(core)
     out = subprocess.run(
         [*prefix, sys.executable, "-m", "tests.bench.loadgen", str(port), str(clients), str(path)],
         cwd=ROOT,
@@ -54,9 +54,7 @@ def run(workdir: Path, layout: Path, sizes: dict[int, int], pin: bool) -> dict[s
     core 0 and the generator to core 1 when ``pin``. Answers the load results and the
     bytes written per pickup."""
     codes: list[str] = json.loads((workdir / "codes.json").read_text())
-    service = ServiceProcess(
-        workdir, config=layout, prefix=["taskset", "-c", "0"] if pin else None
-    ).start(timeout=120)
+    service = ServiceProcess(workdir, config=layout, prefix=service_core(pin)).start(timeout=120)
     try:
         assert service.proc is not None
         gen_core = "1" if pin else None

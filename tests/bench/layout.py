@@ -13,6 +13,16 @@ SHARED_REED = 15  # every generated door reads closed through one pin
 ROWS = 50
 
 
+def on_core(core: str | None) -> list[str]:
+    """The command prefix that pins a process to ``core`` (the 1-core figures); none."""
+    return [] if core is None else ["taskset", "-c", core]
+
+
+def service_core(pin: bool) -> list[str]:
+    """Where the service runs: core 0 when pinned (the load generator takes core 1)."""
+    return on_core("0" if pin else None)
+
+
 def write_layout(workdir: Path, generated: int, wired: bool = True) -> Path:
     """Write ``workdir/bench.toml``: the base settings, the six wired compartments unless
     ``wired`` is false, then ``generated`` simulated ones (size M, columns of 50)."""

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tests.bench import footprint, httpbench, inproc, syncbench
 from tests.bench.figures import Figure, latency, markdown, table, value
+from tests.bench.layout import service_core
 from tests.broker import Broker
 from tests.helpers import ROOT
 
@@ -46,7 +47,7 @@ def _copy_seed(seed: Path, into: Path) -> Path:
 def _inproc(work: Path, count: int, pin: bool) -> list[float]:
     """pickup -> relay in a process of its own (pinned to one core when ``pin``)."""
     work.mkdir(parents=True, exist_ok=True)
-    prefix = ["taskset", "-c", "0"] if pin else []
+    prefix = service_core(pin)
     out = subprocess.run(
         [*prefix, sys.executable, "-m", "tests.bench.run", "--inproc", str(count), str(work)],
         cwd=ROOT,

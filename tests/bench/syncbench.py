@@ -13,7 +13,7 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.bench.layout import settings, write_layout
+from tests.bench.layout import service_core, settings, write_layout
 from tests.bench.seed import bookings
 from tests.broker import Broker
 from tests.mqtt_peer import Server
@@ -50,7 +50,7 @@ def _service(workdir: Path, layout: Path, broker: Broker, pin: bool) -> ServiceP
         workdir,
         config=layout,
         mqtt_port=broker.port,
-        prefix=["taskset", "-c", "0"] if pin else None,
+        prefix=service_core(pin),
         extra_env={"LOCKER_MQTT__KEEPALIVE_S": "30"},
     )
 
