@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import deque
+from collections.abc import Iterable
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -65,6 +67,30 @@ class Server:
     def send(self, channel: str, body: dict[str, Any] | bytes) -> None:
         payload = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.client.publish(f"{self.base}/{channel}", payload, qos=1).wait_for_publish(10)
+
+    def send_many(self, channel: str, payloads: Iterable[bytes], window: int = 1_000) -> int:
+        """Publish at QoS 1 with at most ``window`` messages unacknowledged; returns the count.
+
+        NOTE: paho keys its outgoing messages by a 16-bit message id, so with over 65,535
+        unacknowledged a new message overwrites an old one, which is then never sent: the
+        10x fuzz test, publishing 200,000 at once, stalled after about 70,000.
+        """
+        pending: deque[mqtt.MQTTMessageInfo] = deque()
+        sent = 0
+        for raw in payloads:
+            pending.append(self.client.publish(f"{self.base}/{channel}", raw, qos=1))
+            sent += 1
+            while len(pending) > window:
+                self._acked(pending.popleft())
+        while pending:
+            self._acked(pending.popleft())
+        return sent
+
+    @staticmethod
+    def _acked(info: mqtt.MQTTMessageInfo) -> None:
+        info.wait_for_publish(60)
+        if not info.is_published():
+            raise RuntimeError(f"the broker did not acknowledge message {info.mid} in 60 s")
 
     def unique(self) -> list[dict[str, Any]]:
         """Events deduplicated by event_id, in arrival order."""
