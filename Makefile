@@ -41,7 +41,7 @@ pytest: $(TSTAMP)
 ## The reliability tests at 10x their sizes (tests/reliability/scale.py)
 soak: $(TSTAMP)
 	tools/ensure-debian-packages.sh mosquitto:mosquitto mosquitto_passwd:mosquitto chromium:chromium
-	LOCKER_SOAK=10 $(BIN)/pytest -q -s -p no:cacheprovider tests/reliability
+	LOCKER_SOAK=10 $(BIN)/pytest -q -s -p no:cacheprovider --durations=0 tests/reliability
 
 ## Redraw docs/wiring.svg from the example layout (a test checks it is up to date)
 wiring: $(STAMP)
