@@ -1,5 +1,6 @@
 """Duplicates, stale versions and shuffled order change nothing: the final state is the
-state of the in-order stream (hypothesis, through the real message parser and store)."""
+state of the in-order stream (hypothesis, through the real message parser and store; the
+disordered stream in random batches, as the MQTT intake commits them)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from locker.sync.inbound import Inbound
+from locker.sync.intake import MAX_BATCH
 from tests.conftest import Harness
 from tests.reliability.scale import sized
 
@@ -78,11 +80,16 @@ def final_state(h: Harness, count: int) -> dict[str, tuple[object, ...]]:
     return state
 
 
-def apply(stream: list[bytes]) -> tuple[Harness, Inbound]:
+def apply(stream: list[bytes], rng: random.Random | None = None) -> tuple[Harness, Inbound]:
+    """One message at a time; with ``rng``, in batches of 1 to MAX_BATCH committed
+    together, as the MQTT intake hands over the messages waiting (decision 21)."""
     h = Harness(Path(tempfile.mkdtemp(prefix="disorder-")))
     inbound = Inbound(h.service, 65_536)
-    for raw in stream:
-        inbound.reservation(raw)
+    at = 0
+    while at < len(stream):
+        size = rng.randint(1, MAX_BATCH) if rng is not None else 1
+        inbound.reservations(stream[at : at + size])
+        at += size
     return h, inbound
 
 
@@ -107,7 +114,7 @@ def test_shuffled_duplicated_stream_ends_as_the_in_order_one(
     rng.shuffle(noisy)
 
     clean, _ = apply(ordered)
-    messy, _ = apply(noisy)
+    messy, _ = apply(noisy, rng)
     try:
         expected = final_state(clean, len(histories))
         assert final_state(messy, len(histories)) == expected

@@ -5,12 +5,14 @@ bad input got a clear answer."""
 from __future__ import annotations
 
 import json
+import logging
 import random
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -36,6 +38,67 @@ DOMAIN_REASONS = (
     "cannot change once deposited",
     "a door cycle",
 )
+GENERIC = ("the locker could not handle",)  # the intake's answer to a message it failed on
+# topic -> (the id field, the events that answer a message, the refusal among them)
+TOPICS = {
+    "reservations": (
+        "reservation_id",
+        ("reservation.accepted", "reservation.rejected", "reservation.cancelled"),
+        "reservation.rejected",
+    ),
+    "commands": ("request_id", ("command.done", "command.failed"), "command.failed"),
+}
+
+
+class Tracebacks(logging.Handler):
+    """Counts the service's log records that carry an exception: each is a crash that
+    an answer may have covered up (the intake answers a message it failed on)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info:
+            self.records.append(record)
+
+
+def corpus_id(raw: bytes, key: str) -> str | None:
+    """The ``F-<n>`` id the corpus gave a message, if the message still carries it
+    readably: the locker's answer must then name it."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    value = body.get(key) if isinstance(body, dict) else None
+    return value if isinstance(value, str) and value.startswith("F-") else None
+
+
+def unanswered(
+    payloads: list[tuple[bytes, bool]], events: list[dict[str, Any]], topic: str
+) -> list[str]:
+    """Messages of ``topic`` that carry their id and did not get exactly one answer of
+    the right kind: valid ones handled (or refused by the domain), bad ones refused."""
+    key, answers, refusal = TOPICS[topic]
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    for e in events:
+        if e["type"] in answers and isinstance(e.get(key), str):
+            by_id.setdefault(e[key], []).append(e)
+    wrong: list[str] = []
+    for raw, valid in payloads:
+        mid = corpus_id(raw, key)
+        if mid is None:
+            continue
+        got = by_id.get(mid, [])
+        if len(got) != 1:
+            wrong.append(f"{mid}: {len(got)} answers")
+            continue
+        refused = got[0]["type"] == refusal
+        by_domain = refused and got[0]["reason"].startswith(DOMAIN_REASONS)
+        right = (not refused or by_domain) if valid else (refused and not by_domain)
+        if not right:
+            wrong.append(f"{mid} (valid={valid}): {got[0]['type']} {got[0].get('reason')}")
+    return wrong
 
 
 @pytest.mark.timeout(sized(900))
@@ -47,6 +110,8 @@ def test_mqtt_fuzz_through_the_broker(tmp_path: Path) -> None:
     server = Server(broker.port)
     box = build(settings_for(tmp_path, mqtt={"port": broker.port, "inflight": 500}), simulate=True)
     box.start()
+    tracebacks = Tracebacks()
+    logging.getLogger("locker").addHandler(tracebacks)
     started = time.monotonic()
     try:
         wait_for(lambda: box.mqtt is not None and box.mqtt.connected.is_set())
@@ -74,6 +139,11 @@ def test_mqtt_fuzz_through_the_broker(tmp_path: Path) -> None:
         ]
         assert len(unreadable) == bad_reservations  # each bad message: one clear refusal
         assert all(e["reason"] for e in unreadable)
+        # a message the locker failed on is answered, but that answer is no clear error
+        assert not [e for e in events if str(e.get("reason")).startswith(GENERIC)]
+        assert not [r.getMessage() for r in tracebacks.records][:5]
+        named = {t: unanswered(counts[t], events, t) for t in TOPICS}
+        assert named == {"reservations": [], "commands": []}, {t: w[:5] for t, w in named.items()}
         answers = [e for e in events if e["type"] in ("command.done", "command.failed")]
         assert len(answers) == expected_commands  # every command answered exactly once
         assert box.mqtt is not None and box.mqtt.connected.is_set()  # still connected
@@ -87,12 +157,16 @@ def test_mqtt_fuzz_through_the_broker(tmp_path: Path) -> None:
                     },
                     "bad_reservations_refused": len(unreadable),
                     "commands_answered": len(answers),
-                    "crashes": 0,
+                    "answers_matched_by_id": sum(
+                        1 for t in TOPICS for raw, _ in counts[t] if corpus_id(raw, TOPICS[t][0])
+                    ),
+                    "tracebacks_in_log": len(tracebacks.records),
                     "seconds": round(time.monotonic() - started, 1),
                 }
             )
         )
     finally:
+        logging.getLogger("locker").removeHandler(tracebacks)
         box.stop()
         server.close()
         broker.stop()
