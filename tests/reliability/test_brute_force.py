@@ -4,12 +4,16 @@ refused."""
 
 from __future__ import annotations
 
+import random
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from locker.config import ConfigError, load_settings
+from locker.domain.errors import LockedOut, WrongCode
 from locker.domain.lockout import (
     CODE_SPACE,
     DAY_S,
@@ -19,7 +23,10 @@ from locker.domain.lockout import (
     TerminalState,
     register_wrong,
 )
+from locker.domain.rules import Rules
+from tests.conftest import Harness
 from tests.helpers import EXAMPLE
+from tests.test_lifecycle import deposit_and_close, upsert
 
 policies = st.builds(
     LockoutPolicy,
@@ -49,11 +56,50 @@ def attacker_guesses(policy: LockoutPolicy, days: float) -> int:
     return guesses
 
 
+def guesses_through_the_service(tmp: Path, policy: LockoutPolicy, days: float) -> int:
+    """The same attacker at the real service (its stored lockouts, its clock): wrong codes
+    that it took as guesses, at one terminal over ``days``."""
+    h = Harness(tmp, Rules(locker_id="demo", lockout=policy))
+    try:
+        upsert(h, "LIVE")
+        live = deposit_and_close(h, "LIVE")
+        rng = random.Random(policy.max_wrong)
+        spacing = policy.window_s / max(1, policy.max_wrong - 1) + 0.001
+        end, guesses = h.clock.now() + timedelta(days=days), 0
+        while h.clock.now() < end:
+            code = f"{rng.randrange(CODE_SPACE):08d}"
+            if sum(a != b for a, b in zip(code, live, strict=True)) <= 2:
+                continue  # a near miss is forgiven: this attacker makes none
+            try:
+                h.service.pickup("kiosk@198.51.100.7", code)
+            except LockedOut as out:
+                h.clock.advance(out.retry_after_s)
+                continue
+            except WrongCode:
+                guesses += 1
+            h.clock.advance(spacing)
+        assert h.doors.unlocked == [h.service.reservation("LIVE").compartment]  # type: ignore[union-attr]
+        return guesses
+    finally:
+        h.engine.dispose()
+
+
 @settings(max_examples=40, deadline=None)
 @given(policy=policies)
 def test_the_formula_bounds_a_simulated_attacker(policy: LockoutPolicy) -> None:
     days = 20.0
     got = attacker_guesses(policy, days)
+    assert got <= policy.strike_limit + 1 + days * policy.forgive_per_day
+
+
+@settings(max_examples=8, deadline=None)
+@given(policy=policies)
+def test_the_bound_holds_at_the_real_service(
+    tmp_path_factory: pytest.TempPathFactory, policy: LockoutPolicy
+) -> None:
+    days = 5.0
+    got = guesses_through_the_service(tmp_path_factory.mktemp("attack"), policy, days)
+    assert min(policy.strike_limit, policy.max_wrong) - 1 <= got  # the attacker did try
     assert got <= policy.strike_limit + 1 + days * policy.forgive_per_day
 
 
