@@ -140,9 +140,12 @@ class MqttConfig(_Strict):
     port: int = Field(default=1883, ge=1, le=65535)
     protocol: Literal["5", "3.1.1"] = "5"
     client_id: str = Field(
-        default="", description="default: the locker id (the broker's ACL patterns use %c)"
+        default="",
+        description="default: the locker id (the shipped broker setup uses the username)",
     )
-    username: str = ""
+    username: str = Field(
+        default="", description="with config/mosquitto.example.conf: the locker id (ACL %u)"
+    )
     password: str = ""
     tls: bool = False
     ca_file: Path | None = None

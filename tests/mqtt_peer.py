@@ -6,6 +6,7 @@ import json
 import threading
 from collections import deque
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -25,9 +26,13 @@ class Server:
         locker_id: str = "demo",
         prefix: str = "conciergerie",
         persistent_id: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        ca_file: Path | None = None,
     ) -> None:
         """``persistent_id``: keep a session at the broker under that client id, so that
-        events published while this server is away are delivered when it returns."""
+        events published while this server is away are delivered when it returns;
+        ``username``/``password`` and ``ca_file`` (TLS) for a broker that asks for them."""
         self.base = f"{prefix}/lockers/{locker_id}"
         self.events: list[dict[str, Any]] = []
         self.raw_events: list[bytes] = []
@@ -39,6 +44,10 @@ class Server:
             client_id=persistent_id or f"test-server-{id(self)}",
             protocol=mqtt.MQTTv5,
         )
+        if username is not None:
+            self.client.username_pw_set(username, password)
+        if ca_file is not None:
+            self.client.tls_set(ca_certs=str(ca_file))
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(1, 2)
