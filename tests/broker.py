@@ -25,7 +25,11 @@ class Broker:
         self, workdir: Path, port: int | None = None, extra: str = "", save_each: bool = True
     ) -> None:
         """``save_each``: save the broker's store after every change (tests that kill it);
-        off, it saves as a production broker does (the benchmarks)."""
+        off, it saves as a production broker does (the benchmarks).
+
+        NOTE: even saving after every change, Mosquitto answers a PUBACK from memory
+        and saves afterwards: a SIGKILL can lose a message it has just acknowledged
+        (test_outage.py counts those apart; docs/reliability.md, row 2b)."""
         self.save_each = save_each
         self.workdir = workdir
         self.port = port or free_port()
@@ -45,7 +49,8 @@ class Broker:
             f"persistence true\npersistence_location {self.workdir}/\n"
             # no queue limit: the fuzz and soak tests queue 10^5 messages for the locker
             "persistent_client_expiration 1d\nmax_queued_messages 0\n"
-            # saved after every change, so a broker killed by SIGKILL keeps what it acked
+            # saved after every change, so a broker killed by SIGKILL keeps nearly all it
+            # acked (a production broker saves every 30 min: it would lose all since)
             f"{save}"
             "log_dest stderr\nlog_type error\nlog_type warning\n"
         )

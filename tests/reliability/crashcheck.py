@@ -59,16 +59,62 @@ def check(db: Path, acked: Acked) -> dict[str, int]:
     for rid, n in by_type.get("door.opened:pickup", Counter()).items():
         assert n <= 1 + count("door.jammed:pickup", rid), f"{rid}: code opened a door twice"
 
-    # every state change has exactly one event
-    for rid, (_, _, state, _, deposited_at, _) in res.items():
+    # every state change has exactly one event. A reservation made by an upsert has one
+    # reservation.accepted per accepted version (exactly one at version 1: the REST and the
+    # MQTT bookings alike; a redelivered message is a duplicate and adds none); a staff or
+    # server cancel before deposit is one reservation.cancelled (a cancel that overtook
+    # its upsert leaves a row without a compartment: cancelled, never accepted).
+    for rid, (_, version, state, comp, deposited_at, _) in res.items():
+        accepted = count("reservation.accepted", rid)
+        cancelled = count("reservation.cancelled", rid)
+        expired = count("reservation.expired", rid)
+        if comp is not None:
+            assert 1 <= accepted <= version, f"{rid}: {accepted} accepted events at v{version}"
+        else:
+            assert accepted == 0 and state == "cancelled", f"{rid}: no compartment, {state}"
+        if state == "cancelled":
+            assert 1 <= cancelled <= version, f"{rid}: {cancelled} cancelled events"
+        elif version == 1:
+            assert cancelled == 0, f"{rid}: cancelled event but {state}"
+        if version == 1:
+            ended = 1 if state in ("expired", "returned") else 0
+            assert expired == ended, f"{rid}: {expired} expiry events, {state}"
         if deposited_at and state != "expired":
             assert count("parcel.deposited", rid) == 1, f"{rid}: deposit events"
         if state == "collected":
             assert count("parcel.collected", rid) == 1, f"{rid}: collect events"
         if state == "returned":
             assert count("parcel.returned", rid) == 1, f"{rid}: return events"
-    for rid, n in by_type.get("parcel.collected", Counter()).items():
-        assert res[rid][2] == "collected" and n == 1
+
+    # and the reverse: no event of a change without that change in the reservation's row
+    # (at version 1, the cancel and expiry counts above are exact both ways already)
+    reach = {
+        "parcel.deposited": ("deposited", "collected", "expired", "returned"),
+        "parcel.collected": ("collected",),
+        "parcel.returned": ("returned",),
+    }
+    for type_ in (*reach, "reservation.accepted", "reservation.cancelled", "reservation.expired"):
+        for rid, n in by_type.get(type_, Counter()).items():
+            assert rid in res, f"{type_} for {rid}, which has no reservation row"
+            _, _, state, _, deposited_at, _ = res[rid]
+            if type_ in reach:
+                assert state in reach[type_], f"{type_} for {rid}, which is {state}"
+                assert n == 1 and deposited_at, f"{type_} x{n} for {rid} ({state})"
+
+    # and in order: booked, then deposited, then collected or returned
+    first: dict[tuple[str, str], int] = {}
+    for seq, _, type_, rid, _ in events:
+        first.setdefault((type_, rid), seq)
+    for (type_, rid), seq in first.items():
+        before = {
+            "parcel.deposited": "door.opened",
+            "parcel.collected": "parcel.deposited",
+            "parcel.returned": "reservation.expired",
+        }.get(type_)
+        if before is not None:
+            assert first.get((before, rid), seq) < seq, f"{rid}: {type_} before {before}"
+        if type_ == "parcel.deposited":
+            assert first[("reservation.accepted", rid)] < seq, f"{rid}: deposited before booked"
 
     # every acknowledged change is there
     for rid, version in acked.upserts.items():
