@@ -114,6 +114,7 @@ class MqttSync:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_publish = self._on_publish
+        client.on_subscribe = self._on_subscribe
         return client
 
     def start(self) -> None:
@@ -180,12 +181,22 @@ class MqttSync:
             log.warning("MQTT broker refused the connection: %s", reason)
             return
         self.last_error = None
+        # NOTE: "connected" waits for the SUBACK: until then a new session holds no
+        # subscription, and a message the server sent in that instant was not for us.
         client.subscribe([(self.topics.reservations, 1), (self.topics.commands, 1)])
+        log.info("MQTT connected to %s:%d", self._config.host, self._config.port)
+
+    def _on_subscribe(
+        self, _client: mqtt.Client, _u: Any, _mid: int, reasons: Any, _p: Any = None
+    ) -> None:
+        refused = [str(r) for r in reasons if r.is_failure]
+        if refused:  # events can still go out: report, and carry on
+            self.last_error = f"subscription refused: {', '.join(refused)}"
+            log.error("MQTT broker refused our subscriptions: %s", ", ".join(refused))
         self.connected.set()
         self._status_dirty = True
         self._status_last = None  # always announce ourselves on a new connection
         self.outbox.reconnected()
-        log.info("MQTT connected to %s:%d", self._config.host, self._config.port)
 
     def _on_connect_fail(self, _client: mqtt.Client, _u: Any) -> None:
         self.last_error = "broker unreachable"
