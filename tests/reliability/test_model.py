@@ -39,6 +39,7 @@ test of the pickup invariants on no pickup proves nothing), and prints a
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import tempfile
@@ -254,46 +255,61 @@ class Locker(RuleBasedStateMachine):
     def parcel_moves_on(self, pick: int) -> None:
         """One parcel takes its next step, as people would: a resident collects one (a
         live pickup code) or drops one off (a live deposit code), a courier deposits one
-        awaiting, or staff take back an expired item; then the door is opened and shut.
+        awaiting, or staff take back an expired item; then the door is opened and shut
+        (or, now and then, it sticks and nobody opens it).
         Failing that, someone unsticks a parcel (shuts its door, or staff put its
-        compartment back in service), or the server books a new one. Now and then,
-        someone types a pickup code that has served again. Each step checks what it
-        opens, as the rules below do."""
-        terminals = [t for t in TERMINALS if self.h.service.lockouts().get(t) is None]
+        compartment back in service, or lift a lockout when every kiosk is locked out),
+        or the server books a new one. Now and then, someone types a pickup code that
+        has served again. Each step checks what it opens, as the rules below do."""
+        unlocked = [t for t in TERMINALS if self.h.service.lockouts().get(t) is None]
+        if not unlocked and self._live():  # every kiosk locked out: staff lift one
+            locked = _pick(TERMINALS, pick)
+            self._act(lambda: self.h.service.lift_lockout(locked), opens=[])
+            return
+        # Mostly at a kiosk that answers; now and then at one locked out (refused).
+        terminal = _pick(TERMINALS if pick % 3 == 2 or not unlocked else unlocked, pick)
         spent = [c for c, i in self.codes.items() if i.kind == "pickup" and i.status != LIVE]
-        if spent and pick % 6 == 0:  # someone types a pickup code that has served again
-            self._enter(_pick(spent, pick // 6), "kiosk", "keypad", _pick(TERMINALS, pick), "cycle")
+        # NOTE: Hypothesis draws 0 often: the branches taken now and then are not at 0.
+        if spent and pick % 6 == 5:  # someone types a pickup code that has served again
+            self._enter(_pick(spent, pick // 6), "kiosk", "keypad", terminal, "cycle")
             return
         moves: list[tuple[Reservation, str]] = []  # (parcel, its code, "courier" or "return")
         for code in self._live("pickup") + self._live("deposit"):
             res = self.h.service.reservation(self.codes[code].rid)
-            if res is not None and terminals:
+            if res is not None:
                 moves.append((res, code))
         moves += [(res, "courier") for res in self._awaiting_courier()]
         moves += [(res, "return") for res in self._expired_items()]
         ready = [(r, how) for r, how in moves if self._opens_for(r, expired_too=how == "return")]
         if ready:
-            parcel, credential = _pick(ready, pick)
-            if credential == "courier":
-                self._deposit(parcel.id, "cycle")
-            elif credential == "return":
-                self._take_back(parcel.id, "cycle")
-            else:
-                form = "qr" if pick % 4 == 1 else "keypad"
-                self._enter(credential, "kiosk", form, _pick(terminals, pick), "cycle")
+            form = "qr" if pick % 4 == 1 else "keypad"
+            then = "leave" if pick % 5 == 4 else "cycle"  # the door may stick: a jam
+            self._move(*_pick(ready, pick), terminal, form, then)
             return
-        stuck = sorted({res.compartment for res, _ in moves if res.compartment})
-        busy = [c for c in stuck if c in self._openings()]
-        broken = [c for c in stuck if not self._comp(c).in_service]
+        busy = [(r, how) for r, how in moves if r.compartment in self._openings()]
+        out = {c.id for c in self.h.service.compartments_by_id().values() if not c.in_service}
+        broken = [(r, how) for r, how in moves if r.compartment in out]
         if busy:
-            self._cycle(busy[0])
-        elif broken:
-            self._act(lambda: self.h.service.set_service(broken[0], True), opens=[])
+            self._cycle(busy[0][0].compartment or "")
+        elif broken:  # tried (refused: out of service), then staff put it back in service
+            parcel, how = _pick(broken, pick)
+            self._move(parcel, how, terminal, "keypad", "cycle")
+            self._act(lambda: self.h.service.set_service(parcel.compartment or "", True), opens=[])
         else:
             taken = {r.id for r in self.h.service.reservations()}
             kind = Kind.DELIVERY if pick % 3 else Kind.DROPOFF
             free = [rid for rid in IDS if rid not in taken]
             self._book(_pick(free or IDS, pick), Size.S, kind, 24 + pick % 48)
+
+    def _move(self, parcel: Reservation, how: str, terminal: str, form: str, then: str) -> None:
+        """The next step of ``parcel``: its code at the kiosk, a courier deposit or a
+        return, then ``then`` at the door (each checks whether it must open)."""
+        if how == "courier":
+            self._deposit(parcel.id, then)
+        elif how == "return":
+            self._take_back(parcel.id, then)
+        else:
+            self._enter(how, "kiosk", form, terminal, then)
 
     # -- bookings ------------------------------------------------------------
     @rule(
@@ -321,9 +337,9 @@ class Locker(RuleBasedStateMachine):
             opens=[],
         )
 
-    @rule(rid=st.sampled_from(IDS), staff=st.booleans(), live=st.booleans())
+    @rule(rid=st.sampled_from(IDS), staff=st.booleans(), live=st.sampled_from([False, False, True]))
     def cancel(self, rid: str, staff: bool, live: bool) -> None:
-        """The server (or staff, at once) cancels a booking: often a live one."""
+        """The server (or staff, at once) cancels a booking: now and then a live one."""
         held = [r.id for r in self.h.service.reservations()]
         if live and held:
             rid = _pick(held, IDS.index(rid))
@@ -405,6 +421,7 @@ class Locker(RuleBasedStateMachine):
         assert (opened.reservation_id, opened.data["reason"]) == (info.rid, info.kind)
         assert done.result == cid
         info.status = USED
+        self.live_codes_are_the_model()  # spent at once, not only once the door shuts
         self._after(cid, then)
 
     def _code_opens(self, info: Code, entry: str, terminal: str) -> str | None:
@@ -418,22 +435,33 @@ class Locker(RuleBasedStateMachine):
             return None
         return self._opens_for(res)
 
-    @rule(code=st.integers(0, 10**8 - 1), typo=st.booleans(), at=st.integers(0, 6))
-    def wrong_code(self, code: int, typo: bool, at: int) -> None:
-        """An unknown code, or one digit off a live code (an honest typo): opens nothing."""
-        live = self._live()
-        text = f"{code:08d}"
-        if typo and live:
-            near = _pick(live, code)
-            pos = code % 8
-            text = near[:pos] + str((int(near[pos]) + 1 + code % 9) % 10) + near[pos + 1 :]
-        if text in self.codes:
-            return  # a code the service issued: enter_code's business
-        terminal = f"kiosk-{at}@2"
+    @rule(
+        codes=st.lists(st.integers(0, 10**8 - 1), min_size=1, max_size=6),
+        typo=st.booleans(),
+        at=st.integers(0, 5),
+    )
+    def wrong_codes(self, codes: list[int], typo: bool, at: int) -> None:
+        """Unknown codes, or codes one digit off a live code (honest typos), typed one
+        after the other at a kiosk the residents use too (enough to lock it out): each
+        opens nothing. If the kiosk is locked out, the next resident's live code opens
+        nothing there either."""
+        terminal = TERMINALS[at] if at < 2 else f"kiosk-{at}@2"
         enter = self.h.service.use_code if at % 2 else self.h.service.pickup
-        done = self._act(lambda: enter(terminal, text), opens=[])
-        assert done.error is not None
-        TOTALS["refused: typo" if typo and live else "refused: unknown"] += 1
+        for code in codes:
+            live = self._live()
+            text = f"{code:08d}"
+            if typo and live:
+                near = _pick(live, code)
+                pos = code % 8
+                text = near[:pos] + str((int(near[pos]) + 1 + code % 9) % 10) + near[pos + 1 :]
+            if text in self.codes:
+                continue  # a code the service issued: enter_code's business
+            done = self._act(functools.partial(enter, terminal, text), opens=[])
+            assert done.error is not None
+            TOTALS["refused: typo" if typo and live else "refused: unknown"] += 1
+        live = self._live()
+        if live and self.h.service.lockouts().get(terminal) is not None:
+            self._enter(_pick(live, at), "kiosk", "keypad", terminal, "cycle")
 
     # -- hands at doors --------------------------------------------------------
     @precondition(lambda self: bool(self._openings()))
@@ -514,13 +542,16 @@ class Locker(RuleBasedStateMachine):
 
     @rule(pick=st.integers(0, 1000), in_service=st.booleans())
     def service_state(self, pick: int, in_service: bool) -> None:
-        """Staff put a compartment back in service (one that is out, if any), or take one out."""
+        """Staff put a compartment back in service (one that is out, if any), or take one
+        out (often one that holds a booking or an item)."""
         out = [c.id for c in self.h.service.compartments_by_id().values() if not c.in_service]
-        cid = _pick(out if in_service and out else DOORS, pick)
+        held = [r.compartment for r in self.h.service.reservations() if r.compartment]
+        choices = (out if in_service else held if pick % 2 else []) or DOORS
+        cid = _pick(choices, pick // 2)
         self._act(lambda: self.h.service.set_service(cid, in_service), opens=[])
 
     # -- time and restarts -----------------------------------------------------
-    @rule(seconds=st.sampled_from([1, 5, 11, 11, 130, 600, 3600, 86_400]))
+    @rule(seconds=st.sampled_from([11, 1, 5, 11, 130, 600, 3600, 86_400]))  # 11 s: pulse again
     def time_passes(self, seconds: int) -> None:
         """The ticker: pulses again exactly the openings that are due, jams the others."""
         self.h.clock.advance(seconds)
@@ -632,9 +663,10 @@ def test_model_based() -> None:
         "seconds": round(time.monotonic() - started, 1),
     }
     print("MODEL REPORT " + json.dumps(report))
-    # The flows ran, not only their refusals. Each of 10 runs at 1x had at least 3 times
-    # these (the lowest: 62 deposits, 33 collected, 242 spent and 76 unknown codes).
-    assert TOTALS["deposits"] >= RUNS // 4
-    assert TOTALS["pickups"] >= RUNS // 6
-    assert TOTALS["parcel.collected"] >= RUNS // 6
-    assert refused["spent"] >= RUNS // 6 and refused["unknown"] >= RUNS // 6
+    # The flows ran, not only their refusals. Each of 20 runs at 1x had at least 3 times
+    # these (the lowest: 36 deposits, 23 pickups, 22 collected, 19 spent and 50 unknown
+    # codes refused).
+    assert TOTALS["deposits"] >= RUNS // 5
+    assert TOTALS["pickups"] >= RUNS // 8
+    assert TOTALS["parcel.collected"] >= RUNS // 8
+    assert refused["spent"] >= RUNS // 10 and refused["unknown"] >= RUNS // 8
