@@ -26,6 +26,7 @@ from locker.domain.lockout import (
 from locker.domain.rules import Rules
 from tests.conftest import Harness
 from tests.helpers import EXAMPLE
+from tests.reliability.scale import sized
 from tests.test_lifecycle import deposit_and_close, upsert
 
 policies = st.builds(
@@ -84,7 +85,7 @@ def guesses_through_the_service(tmp: Path, policy: LockoutPolicy, days: float) -
         h.engine.dispose()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=sized(40), deadline=None)
 @given(policy=policies)
 def test_the_formula_bounds_a_simulated_attacker(policy: LockoutPolicy) -> None:
     days = 20.0
@@ -92,7 +93,7 @@ def test_the_formula_bounds_a_simulated_attacker(policy: LockoutPolicy) -> None:
     assert got <= policy.strike_limit + 1 + days * policy.forgive_per_day
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=sized(8), deadline=None)
 @given(policy=policies)
 def test_the_bound_holds_at_the_real_service(
     tmp_path_factory: pytest.TempPathFactory, policy: LockoutPolicy
@@ -115,7 +116,7 @@ def test_expected_time_for_the_example_config() -> None:
     assert abs(days - tries * (1 - 79 * live / CODE_SPACE) / settings_.lockout.forgive_per_day) < 1
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=sized(60), deadline=None)
 @given(policy=policies, compartments=st.integers(1, 60))
 def test_configs_under_the_floor_are_refused(
     tmp_path_factory: object, policy: LockoutPolicy, compartments: int
