@@ -13,7 +13,17 @@ from api.auth import CourierSessions, TokenTable
 from api.limits import BodyLimit
 from api.live import LiveHub
 from api.metrics import LockerMetrics, RequestTimer
-from api.routes import access, compartments, kiosk, log, metrics, page, reservations, sim
+from api.routes import (
+    access,
+    compartments,
+    kiosk,
+    log,
+    metrics,
+    page,
+    reservations,
+    sim,
+    temperatures,
+)
 from locker import __version__
 from locker.runtime import Runtime
 
@@ -50,7 +60,7 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> FastAPI:
     errors.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (reservations, access, compartments, log, kiosk):
+    for module in (reservations, access, compartments, log, kiosk, temperatures):
         api.include_router(module.router)
     if runtime.simulate:
         api.include_router(sim.router)

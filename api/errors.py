@@ -6,8 +6,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from locker.domain.errors import (
+    ColdPending,
     Conflict,
     DomainError,
+    Held,
     Invalid,
     LockedOut,
     NotFound,
@@ -23,6 +25,12 @@ _FR = {
     "pin": "Code livreur incorrect.",
     "locked_out": "Trop de codes erronés. Réessayez dans {s} secondes.",
     "unavailable": "Ce casier est momentanément indisponible. Contactez la conciergerie.",
+    "held": "Ce panier n'a pas pu être conservé au froid : la conciergerie vous recontacte.",
+    "held_other": "Cet article est retenu : la conciergerie vous recontacte.",
+    "cold_pending": "La consigne vient de redémarrer et vérifie le froid. "
+    "Réessayez dans quelques minutes.",
+    "cold_warning": "Attention : ce panier est resté trop longtemps au-dessus de sa "
+    "température. La conciergerie est prévenue.",
 }
 
 
@@ -38,6 +46,14 @@ def answer(exc: DomainError) -> JSONResponse:
         headers["Retry-After"] = str(exc.retry_after_s)
         body["retry_after_s"] = exc.retry_after_s
         body["message_fr"] = _FR["locked_out"].format(s=exc.retry_after_s)
+    elif isinstance(exc, Held):
+        status = 409
+        body["reason"] = exc.reason
+        body["message_fr"] = _FR["held" if exc.reason == "cold_chain" else "held_other"]
+    elif isinstance(exc, ColdPending):
+        status = 503
+        headers["Retry-After"] = "60"
+        body["message_fr"] = _FR["cold_pending"]
     elif isinstance(exc, NotFound):
         status = 404
     elif isinstance(exc, Invalid):
@@ -50,6 +66,10 @@ def answer(exc: DomainError) -> JSONResponse:
     else:  # pragma: no cover - every domain error has a class above
         status = 400
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def cold_warning_fr() -> str:
+    return _FR["cold_warning"]
 
 
 def install(app: FastAPI) -> None:

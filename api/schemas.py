@@ -36,6 +36,9 @@ class ReservationOut(BaseModel):
     deposit_code: str | None = Field(default=None, description="admin only, while live")
     pickup_code: str | None = Field(default=None, description="admin only, while live")
     qr_payload: str | None = Field(default=None, description="admin only, while live")
+    held_reason: str | None = None
+    cold: ColdOut | None = Field(default=None, description="chilled items")
+    dwell_until: datetime | None = Field(default=None, description="chilled, once deposited")
 
     @classmethod
     def of(cls, res: Reservation, codes: dict[str, str] | None = None) -> ReservationOut:
@@ -54,6 +57,16 @@ class ReservationOut(BaseModel):
             created_at=res.created_at,
             updated_at=res.updated_at,
             deposited_at=res.deposited_at,
+            held_reason=res.held_reason,
+            cold=None
+            if res.cold is None
+            else ColdOut(
+                max_c=res.cold.max_c,
+                minutes_above=round(res.cold.minutes_above, 1),
+                max_celsius=res.cold.peak_c,
+                broken=res.cold.broken_at is not None,
+            ),
+            dwell_until=res.dwell_until,
             **(codes or {}),
         )
 
@@ -72,6 +85,19 @@ class PickupIn(_In):
 
 class Opened(BaseModel):
     compartment: str
+    warning: str | None = Field(
+        default=None, description="cold_chain: the item's cold chain broke (on_broken = warn)"
+    )
+    message_fr: str | None = None
+
+
+class ColdOut(BaseModel):
+    """A chilled item's cold-chain record (decision 34)."""
+
+    max_c: float
+    minutes_above: float
+    max_celsius: float | None
+    broken: bool
 
 
 class ServiceIn(_In):
@@ -93,6 +119,8 @@ class CompartmentOut(BaseModel):
     in_service: bool
     service_reason: str | None
     door_open: bool
-    status: str = Field(description="free, reserved, occupied, expired_item or out_of_service")
+    status: str = Field(
+        description="free, reserved, occupied, held, expired_item or out_of_service"
+    )
     reservation_id: str | None
     opening: str | None = Field(description="what a door cycle under way is for")

@@ -19,6 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from locker.coldchain.config import ColdChainConfig, ZoneConfig, zone_problems
 from locker.domain.lockout import FLOOR_YEARS, LockoutPolicy
 from locker.domain.model import Size
 from locker.layout import layout_problems, lock_addresses
@@ -194,6 +195,8 @@ class Settings(BaseSettings):
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     kiosk: KioskConfig = Field(default_factory=KioskConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    cold_chain: ColdChainConfig = Field(default_factory=ColdChainConfig)
+    zones: list[ZoneConfig] = Field(default_factory=list, description="chilled zones (fridges)")
     tick_s: float = Field(default=0.25, gt=0, le=5)
 
     @classmethod
@@ -214,6 +217,13 @@ class Settings(BaseSettings):
             self.doors.hardware,
             self.doors.share_mock_pins,
         )
+        errors += zone_problems(
+            self.zones,
+            self.cold_chain,
+            {c.id for c in self.compartments if c.chilled},
+            {c.id for c in self.compartments},
+            self.gpio_pins(),
+        )
         years = self.lockout.policy().expected_years_to_open(len(self.compartments))
         if years < FLOOR_YEARS:
             errors.append(
@@ -224,6 +234,18 @@ class Settings(BaseSettings):
         if errors:
             raise ValueError("\n".join(errors))
         return self
+
+    def gpio_pins(self) -> dict[int, str]:
+        """The BCM pins the doors use, each with what it is for."""
+        if self.doors.hardware != "gpio":
+            return {}
+        pins: dict[int, str] = {}
+        for comp in self.compartments:
+            for kind in ("relay_pin", "reed_pin"):
+                pin = getattr(comp, kind)
+                if pin is not None:
+                    pins.setdefault(pin, f"compartment {comp.id}'s {kind}")
+        return pins
 
     def file_problems(self) -> list[str]:
         """Files the config names that are not there (reported by check-config; at run

@@ -21,16 +21,35 @@ from locker.domain.service import LockerService
 from locker.hardware import Doors, Hand, build_doors
 from locker.secrets import Sealer, load_master_key
 from locker.store.sqlite import SqliteStore, open_engine
+from locker.store.temperatures import TemperatureLog
 from locker.systemd import Watchdog
 
 if TYPE_CHECKING:
     from firmware_bridge.scanner import SerialScanner
+    from firmware_bridge.w1_sim import SimulatedProbes
+    from locker.coldchain.sampler import Sampler
     from locker.scans import ScanDesk
     from locker.sync.mqtt import MqttSync
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY_S = 1.0
+COMPACT_EVERY_S = 600.0  # readings older than a week merged, a small batch at a time
+
+
+class Chore:
+    """Housekeeping the ticker runs every ``every_s`` (the first time at once)."""
+
+    def __init__(self, every_s: float, work: Callable[[], object]) -> None:
+        self.every_s = every_s
+        self._work = work
+        self._last: float | None = None
+
+    def run_if_due(self) -> None:
+        now = time.monotonic()
+        if self._last is None or now - self._last >= self.every_s:
+            self._last = now
+            self._work()
 
 
 class Ticker:
@@ -54,6 +73,7 @@ class Ticker:
         # copies the write-ahead log into the database, off the requests' path
         self.checkpoint: Callable[[], None] | None = None
         self._last_checkpoint = 0.0
+        self.chores: list[Chore] = []  # housekeeping at longer intervals
         self._stuck = False  # a database write outlasts half the watchdog period
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="locker-ticker", daemon=True)
@@ -69,6 +89,8 @@ class Ticker:
                 self._keep_alive()
                 self._service.tick()
                 self._checkpoint()
+                for chore in self.chores:
+                    chore.run_if_due()
             except Exception:
                 log.exception("periodic check failed; will retry")
 
@@ -110,12 +132,16 @@ class Runtime:
     mqtt: MqttSync | None = None
     scans: ScanDesk | None = None
     scanner: SerialScanner | None = None
+    sampler: Sampler | None = None
+    probes: SimulatedProbes | None = None
     started: bool = field(default=False)
 
     def start(self) -> None:
         self.doors.listen(self.service.door_changed)
         self.service.reconcile_doors()
         self.ticker.start()
+        if self.sampler is not None:
+            self.sampler.start()
         if self.mqtt is not None:
             self.mqtt.start()
         if self.scanner is not None:
@@ -140,6 +166,10 @@ class Runtime:
         return f"serving; broker {broker}; {health['backlog']} event(s) to send"
 
     def stop(self) -> None:
+        if self.sampler is not None:
+            self.sampler.stop()
+        if self.probes is not None:
+            self.probes.close()
         if self.scanner is not None:
             self.scanner.close()
         if self.mqtt is not None:
@@ -173,6 +203,8 @@ def rules_of(settings: Settings) -> Rules:
         open_timeout_s=settings.doors.open_timeout_s,
         max_pulses=settings.doors.max_pulses,
         left_open_s=settings.doors.left_open_s,
+        zones=tuple(zone.spec() for zone in settings.zones),
+        cold=settings.cold_chain.rules(),
     )
 
 
@@ -231,7 +263,40 @@ def build(
     )
     runtime.ticker.status = runtime.status_line
     runtime.ticker.checkpoint = store.checkpoint
+    runtime.sampler, runtime.probes = build_sampler(settings, service, simulate)
+    log_ = TemperatureLog(engine)
+    runtime.ticker.chores.append(Chore(COMPACT_EVERY_S, lambda: log_.compact(clock.now())))
     return runtime
+
+
+def build_sampler(
+    settings: Settings, service: LockerService, simulate: bool
+) -> tuple[Sampler | None, SimulatedProbes | None]:
+    """The probes of the chilled zones, read every ``cold_chain.sample_s``: the kernel's
+    1-Wire devices, or in simulation a fake sysfs tree of the same files."""
+    if not settings.zones:
+        return None, None
+    from firmware_bridge.w1 import ProbeBus
+    from locker.coldchain.sampler import Sampler
+
+    devices = {zone.id: zone.device for zone in settings.zones}
+    probes = None
+    root = settings.cold_chain.w1_devices
+    if simulate:
+        from firmware_bridge.w1_sim import SimulatedProbes
+
+        probes = SimulatedProbes(devices)
+        root = probes.root
+    cold = settings.cold_chain
+    sampler = Sampler(
+        service,
+        devices,
+        ProbeBus(root).read,
+        cold.sample_s,
+        cold.read_timeout_s,
+        before_read=None if probes is None else probes.refresh,
+    )
+    return sampler, probes
 
 
 def build_scanner(

@@ -68,6 +68,10 @@ def test_every_compartment_and_pin_of_the_example_appears() -> None:
         for bcm in (comp.relay_pin, comp.reed_pin):
             assert f"GPIO{bcm} · pin {_physical(bcm)}" in texts, bcm
         assert {f"{comp.id} relay · IN{channel}", f"{comp.id} reed", f"lock {comp.id}"} <= texts
+    w1 = settings.cold_chain.w1_pin
+    assert "1-Wire: fridge probes" in texts and f"GPIO{w1}" in texts
+    note = next(text for text in texts if "dtoverlay=w1-gpio" in text)
+    assert f"GPIO{w1} · pin {_physical(w1)}" in note and f"gpiopin={w1}" in note
     assert "16-channel relay board, active-low, opto-isolated" in texts
     assert "IN16" in texts and "spare" in texts
 
@@ -81,6 +85,7 @@ def test_a_smaller_layout_draws_its_own_pins(tmp_path: Path) -> None:
             for i, (cid, relay, reed) in enumerate(doors)
         ],
         doors={"active_high": True, "max_concurrent_pulses": 1},
+        zones=[],
     )
     drawn = render(settings, "small.toml")
     assert drawn == render(settings, "small.toml")
@@ -91,6 +96,7 @@ def test_a_smaller_layout_draws_its_own_pins(tmp_path: Path) -> None:
     assert "IN8" in texts and "IN9" not in texts
     assert "at most 1 lock energised" in texts
     assert not any("A1" in text for text in texts)
+    assert not any("1-Wire" in text for text in texts)  # no fridge: no probe line
 
 
 def _fields(model: type[BaseModel]) -> set[str]:

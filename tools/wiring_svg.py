@@ -22,6 +22,7 @@ FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 RELAY, REED, V33, V5, V12, GND, GREY = (
     "#1f5fbf", "#1b7f3b", "#d35400", "#b03a2e", "#c0392b", "#222", "#9aa0a6",
 )  # fmt: skip
+W1 = "#7d3c98"  # the 1-Wire line of the fridge probes
 HEADER_TOP, HEADER_ROW, HEADER_X = 160, 30, 640
 REED_ROW = 44
 BOARD_TOP, CHANNEL_ROW, INPUT_ROW = 900, 36, 24
@@ -57,7 +58,7 @@ def render(settings: Settings, source: str) -> str:
     svg.label(30, 44, title, 24, weight="bold")
     svg.label(30, 70, f"Drawn from {source} by tools/wiring_svg.py (make wiring).", 13, GREY)
     _reeds(svg, doors)
-    _header(svg, doors)
+    _header(svg, doors, settings)
     _relay_board(svg, doors, channels, settings.doors.active_high)
     _locks(svg, doors, settings)
     _notes(svg, settings, notes_y)
@@ -86,11 +87,13 @@ def _reeds(svg: Svg, doors: list[Door]) -> None:
         svg.pill(196, y, 140, gpio(door.reed_pin), REED)
 
 
-def _header(svg: Svg, doors: list[Door]) -> None:
+def _header(svg: Svg, doors: list[Door], settings: Settings) -> None:
     _heading(svg, HEADER_X, 112, "Raspberry Pi 4 / 5: 40-pin header", "middle")
     svg.label(HEADER_X, 130, "seen from above, pin 1 = square pad", 12, GREY, "middle")
     tags: dict[int, tuple[str, str]] = {VCC_PIN: ("relay board VCC", V33)}
     tags[REED_GND_PIN] = ("reed switches", GND)
+    if settings.zones and settings.doors.hardware == "gpio":
+        tags[physical_pin(settings.cold_chain.w1_pin)] = ("1-Wire: fridge probes", W1)
     for door in doors:
         tags[physical_pin(door.relay_pin)] = (f"{door.compartment} relay · IN{door.channel}", RELAY)
         tags[physical_pin(door.reed_pin)] = (f"{door.compartment} reed", REED)
@@ -216,12 +219,24 @@ def _notes(svg: Svg, settings: Settings, y: int) -> None:
         " VCC (3.3 V) feeds only the optocouplers.",
         f"Reed switches: between the GPIO pin and GND, Pi's internal pull-up; door shut = switch"
         f" {shut}; debounce {d.debounce_ms} ms.",
+        *_probe_notes(settings),
         "The Pi's GPIO pins are 3.3 V only: nothing from the 5 V or 12 V side touches them.",
         "Details, parts and cable lengths: config/WIRING.md.",
     ]
     _heading(svg, 30, y, "Notes")
     for i, line in enumerate(lines):
         svg.label(30, y + 26 + i * 22, line, 13)
+
+
+def _probe_notes(settings: Settings) -> list[str]:
+    if not settings.zones:
+        return []
+    pin = settings.cold_chain.w1_pin
+    zones = ", ".join(f"{z.id} ({' '.join(z.compartments)})" for z in settings.zones)
+    return [
+        f"Fridge probes (DS18B20, zones {zones}): data on {gpio(pin)}, 4.7 kΩ pull-up to 3.3 V,"
+        f" VDD 3.3 V, GND; dtoverlay=w1-gpio,gpiopin={pin}.",
+    ]
 
 
 def main(argv: list[str]) -> int:

@@ -6,8 +6,10 @@ from fastapi import APIRouter, HTTPException
 
 from api.auth import AnyRole, Depositor
 from api.deps import ServiceDep
+from api.errors import cold_warning_fr
 from api.schemas import DepositIn, Opened, PickupIn
 from locker.domain.errors import Invalid
+from locker.domain.service import LockerService
 
 router = APIRouter(tags=["doors"])
 
@@ -19,7 +21,12 @@ router = APIRouter(tags=["doors"])
 # systemd watchdog: the restart such a controller needs.
 
 
-@router.post("/deposits", response_model=Opened, summary="Open a compartment to deposit")
+@router.post(
+    "/deposits",
+    response_model=Opened,
+    response_model_exclude_none=True,
+    summary="Open a compartment to deposit",
+)
 async def deposit(body: DepositIn, who: Depositor, service: ServiceDep) -> Opened:
     """A courier deposits a delivery by ``reservation_id`` or ``reference``; the kiosk
     deposits a dropoff with its ``deposit_code`` (or the QR payload of it)."""
@@ -43,10 +50,19 @@ async def deposit(body: DepositIn, who: Depositor, service: ServiceDep) -> Opene
 @router.post(
     "/pickups",
     response_model=Opened,
+    response_model_exclude_none=True,
     summary="Open a compartment with a pickup code",
     responses={404: {"description": "unknown code"}, 429: {"description": "locked out"}},
 )
 async def pickup(body: PickupIn, who: AnyRole, service: ServiceDep) -> Opened:
     if who.role not in ("kiosk", "admin"):
         raise HTTPException(403, "pickup codes are typed at the kiosk")
-    return Opened(compartment=service.pickup(who.terminal, body.code, body.qr_payload))
+    cid = service.pickup(who.terminal, body.code, body.qr_payload)
+    return opened(service, cid)
+
+
+def opened(service: LockerService, cid: str) -> Opened:
+    """The answer to a pickup: in warn mode, says that the item's cold chain broke."""
+    if not service.cold_warning(cid):
+        return Opened(compartment=cid)
+    return Opened(compartment=cid, warning="cold_chain", message_fr=cold_warning_fr())

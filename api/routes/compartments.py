@@ -21,6 +21,8 @@ def _status(comp: Compartment, res: Reservation | None) -> str:
         return "reserved"
     if res.state is State.EXPIRED:
         return "expired_item"
+    if res.state is State.HELD:
+        return "held"
     return "occupied"
 
 
@@ -47,7 +49,12 @@ def list_compartments(_who: AnyRole, service: ServiceDep) -> list[CompartmentOut
     return [_out(*row) for row in service.compartments()]
 
 
-@router.post("/{compartment_id}/open", response_model=Opened, summary="Staff opening")
+@router.post(
+    "/{compartment_id}/open",
+    response_model=Opened,
+    response_model_exclude_none=True,
+    summary="Staff opening",
+)
 def open_compartment(
     compartment_id: str, _who: Admin, service: ServiceDep, body: OpenIn | None = None
 ) -> Opened:

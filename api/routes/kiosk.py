@@ -18,15 +18,15 @@ from api.auth import (
 )
 from api.deps import ServiceDep
 from api.live import LiveHub
-from api.schemas import PickupIn, _In
-from locker.domain.model import Kind, State
+from api.routes.access import opened
+from api.schemas import Opened, PickupIn, _In
+from locker.domain.model import Kind, Purpose, State
 from locker.pins import verify_pin
 
 router = APIRouter(tags=["kiosk"])
 
 
-class CodeOpened(BaseModel):
-    compartment: str
+class CodeOpened(Opened):
     purpose: str = Field(description="pickup or deposit")
 
 
@@ -46,12 +46,18 @@ class Parcel(BaseModel):
     compartment: str | None
 
 
-@router.post("/kiosk/codes", response_model=CodeOpened, summary="Open with any code")
+@router.post(
+    "/kiosk/codes",
+    response_model=CodeOpened,
+    response_model_exclude_none=True,
+    summary="Open with any code",
+)
 async def use_code(body: PickupIn, who: Kiosk, service: ServiceDep) -> CodeOpened:
     """A code typed or scanned at the kiosk: a pickup code, or a dropoff's deposit code.
     Async on purpose, as the door routes (api/routes/access.py)."""
     purpose, cid = service.use_code(who.terminal, body.code, body.qr_payload)
-    return CodeOpened(compartment=cid, purpose=purpose.value)
+    answer = opened(service, cid) if purpose is Purpose.PICKUP else Opened(compartment=cid)
+    return CodeOpened(**answer.model_dump(), purpose=purpose.value)
 
 
 @router.post(

@@ -55,9 +55,15 @@ def cancel(reservation_id: str, who: Admin, service: ServiceDep) -> ReservationO
     return _out(service, service.cancel(reservation_id), who)
 
 
-@router.post("/{reservation_id}/return", response_model=Opened, summary="Take back an item")
+@router.post(
+    "/{reservation_id}/return",
+    response_model=Opened,
+    response_model_exclude_none=True,
+    summary="Take back an item",
+)
 def take_back(reservation_id: str, _who: Staff, service: ServiceDep) -> Opened:
-    """Opens the compartment of an expired item; ``parcel.returned`` when the door closes."""
+    """Opens the compartment of an expired or held item; ``parcel.returned`` when the door
+    closes."""
     return Opened(compartment=service.return_item(reservation_id))
 
 
@@ -84,3 +90,10 @@ def qr_svg(reservation_id: str, who: Staff, service: ServiceDep) -> Response:
 def qr_png(reservation_id: str, who: Staff, service: ServiceDep) -> Response:
     body = qr.png(_payload(service, reservation_id, who))
     return Response(body, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+@router.post("/{reservation_id}/release", response_model=ReservationOut, summary="Release")
+def release(reservation_id: str, who: Admin, service: ServiceDep) -> ReservationOut:
+    """Staff checked a held item and hand it over after all: back to deposited, its codes
+    valid again (``reservation.released``, decision 32)."""
+    return _out(service, service.release(reservation_id), who)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import RuntimeDep
-from locker.domain.errors import NotFound
+from locker.domain.errors import Invalid, NotFound
 from locker.runtime import Runtime
 
 router = APIRouter(prefix="/sim", tags=["simulation"])
@@ -34,3 +37,31 @@ def open_door(door_id: str, runtime: RuntimeDep) -> dict[str, object]:
 def close_door(door_id: str, runtime: RuntimeDep) -> dict[str, object]:
     _cabinet(runtime, door_id).set_door(door_id, is_open=False)
     return {"id": door_id, "open": False}
+
+
+class ZoneIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    celsius: float | None = Field(default=None, ge=-55, le=125, description="the probe's range")
+    fault: Literal["85", "crc", "missing", "stuck"] | None = None
+
+
+@router.post("/zones/{zone}", summary="Set a zone's temperature or its probe's fault")
+def set_zone(zone: str, body: ZoneIn, runtime: RuntimeDep) -> dict[str, object]:
+    """Writes the zone's simulated ``w1_slave`` file, then samples the zone at once (as
+    the sampler does every ``sample_s``). A temperature alone clears a fault."""
+    probes, sampler = runtime.probes, runtime.sampler
+    if probes is None or sampler is None or not probes.knows(zone):
+        raise NotFound(f"no chilled zone {zone!r}")
+    if body.celsius is None and "fault" not in body.model_fields_set:
+        raise Invalid("give celsius, fault, or both")
+    probes.set(zone, body.celsius, body.fault)
+    sampler.sample_now(zone)
+    return probes.state(zone)
+
+
+@router.get("/zones", summary="The simulated probes")
+def zones(runtime: RuntimeDep) -> list[dict[str, object]]:
+    probes = runtime.probes
+    if probes is None:
+        return []
+    return [probes.state(spec.id) for spec in runtime.service.rules.zones]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from locker.domain import doors
 from locker.domain.errors import DomainError
-from locker.domain.model import Purpose
+from locker.domain.model import Purpose, State
 from locker.domain.ports import CommandOutcome
 from locker.domain.state import Txn
 
@@ -42,6 +42,7 @@ def snapshot(txn: Txn, request_id: str | None) -> None:
             "compartment": r.compartment,
             "kind": r.kind.value,
             "expires_at": r.expires_at.isoformat(),
+            **({"reason": r.held_reason} if r.state is State.HELD else {}),
         }
         for r in sorted(txn.live_reservations(), key=lambda r: r.created_at)
     ]

@@ -178,6 +178,9 @@ class ServiceCore:
         ):
             txn.changes.meta[CLOCK_HIGH_WATER] = txn.now.isoformat()
 
+    def clock_now(self) -> datetime:
+        return self._clock.now()
+
     def clock_trusted(self) -> bool:
         """Synchronised, and not behind a time this locker has already seen."""
         if not self._clock.trusted():

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from locker.domain import coldchain
 from locker.domain.codes import new_code, qr_payload
 from locker.domain.errors import Unavailable
 from locker.domain.model import Opening, Purpose, SealedCode, State
 from locker.domain.ports import CodeSealer
 from locker.domain.rules import Rules
 from locker.domain.state import Txn
+
+_RETURNABLE = (State.EXPIRED, State.HELD)
 
 
 def start_opening(
@@ -92,15 +95,18 @@ def _complete(txn: Txn, rules: Rules, sealer: CodeSealer, opening: Opening) -> N
     if opening.purpose is Purpose.DEPOSIT and res.state is State.ACCEPTED:
         code, digest = new_code(sealer.digest, txn.live_digests())
         deposit = res.deposit_code
-        txn.put(
-            res.with_(
-                state=State.DEPOSITED,
-                deposited_at=txn.now,
-                updated_at=txn.now,
-                deposit_code=None if deposit is None else SealedCode(deposit.digest, "", True),
-                pickup_code=SealedCode(digest, sealer.seal(code)),
-            )
+        res = res.with_(
+            state=State.DEPOSITED,
+            deposited_at=txn.now,
+            updated_at=txn.now,
+            deposit_code=None if deposit is None else SealedCode(deposit.digest, "", True),
+            pickup_code=SealedCode(digest, sealer.seal(code)),
         )
+        if res.cold is not None:  # the cold-chain record starts at the deposit
+            res = coldchain.apply_dwell(
+                txn, rules, res.with_(cold=res.cold.with_(until=txn.now)), res.expires_at
+            )
+        txn.put(res)
         txn.emit(
             "parcel.deposited",
             reservation_id=res.id,
@@ -110,7 +116,7 @@ def _complete(txn: Txn, rules: Rules, sealer: CodeSealer, opening: Opening) -> N
     elif opening.purpose is Purpose.PICKUP and res.holds_compartment and res.deposited_at:
         txn.put(res.with_(state=State.COLLECTED, closed_at=txn.now, updated_at=txn.now))
         txn.emit("parcel.collected", reservation_id=res.id, compartment=cid)
-    elif opening.purpose is Purpose.RETURN and res.state is State.EXPIRED and res.deposited_at:
+    elif opening.purpose is Purpose.RETURN and res.state in _RETURNABLE and res.deposited_at:
         txn.put(res.with_(state=State.RETURNED, closed_at=txn.now, updated_at=txn.now))
         txn.emit("parcel.returned", reservation_id=res.id, compartment=cid)
 

@@ -58,3 +58,20 @@ class Unavailable(DomainError):
     """The compartment exists but cannot be opened now (out of service, busy door)."""
 
     code = "unavailable"
+
+
+class Held(DomainError):
+    """The code is right, but the item must not be handed over (decision 32): refused
+    with the held screen, and not counted toward the lockout."""
+
+    code = "held"
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class ColdPending(DomainError):
+    """A chilled item whose cold-chain record waits for a trusted clock after a restart."""
+
+    code = "cold_pending"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from locker.domain import coldchain
 from locker.domain.allocation import choose
 from locker.domain.codes import new_code
 from locker.domain.errors import Conflict, NotFound, Rejected
 from locker.domain.model import Compartment, Kind, Reservation, SealedCode, Size, State
 from locker.domain.ports import CodeSealer
-from locker.domain.rules import Upsert
+from locker.domain.rules import Rules, Upsert
 from locker.domain.state import Txn
 
 # Fields an upsert may not change once the item is in the compartment (decision 14).
@@ -35,18 +36,30 @@ def _is_free(txn: Txn, comp: Compartment) -> bool:
     )
 
 
-def pick(txn: Txn, size: Size, chilled: bool, accessible: bool) -> Compartment | None:
+def pick(
+    txn: Txn,
+    rules: Rules,
+    size: Size,
+    chilled: bool,
+    accessible: bool,
+    max_c: float | None = None,
+    healthy_only: bool = True,
+) -> Compartment | None:
     """What :func:`choose` picks among :func:`free_compartments`, through the mirror's
-    index for the compartments this transaction has not touched."""
+    index for the compartments this transaction has not touched. A chilled item (limit
+    ``max_c``) gets a compartment of a healthy zone only, unless not ``healthy_only``."""
     touched = {cid for cid in txn.state.touched(txn.changes) if cid in txn.state.compartments}
-    candidates = [c for c in (txn.compartment(cid) for cid in touched) if _is_free(txn, c)]
-    indexed = txn.state.free.choose(size, chilled, accessible, touched)
+    skip: set[str] = set()
+    if chilled and healthy_only:
+        skip = coldchain.unfit(txn, rules, rules.cold.default_max_c if max_c is None else max_c)[0]
+    candidates = [c for c in (txn.compartment(cid) for cid in touched - skip) if _is_free(txn, c)]
+    indexed = txn.state.free.choose(size, chilled, accessible, touched | skip)
     if indexed is not None:
         candidates.append(txn.compartment(indexed))
     return choose(candidates, size, chilled, accessible)
 
 
-def upsert(txn: Txn, sealer: CodeSealer, req: Upsert) -> Reservation | None:
+def upsert(txn: Txn, rules: Rules, sealer: CodeSealer, req: Upsert) -> Reservation | None:
     """Apply a ``reservation.upsert``; answer the reservation as it now stands."""
     if req.version < 1:
         reject(txn, req.reservation_id, req.version, "version must be an integer >= 1")
@@ -57,11 +70,11 @@ def upsert(txn: Txn, sealer: CodeSealer, req: Upsert) -> Reservation | None:
     if existing is None or existing.state is State.CANCELLED or not _item_ever_in(existing):
         # New, or booked again by a newer version after a cancel or an expiry
         # with nothing inside (decision 17: the greater version wins).
-        return _create(txn, sealer, req)
+        return _create(txn, rules, sealer, req)
     if existing.state is State.ACCEPTED:
-        return _update_accepted(txn, sealer, existing, req)
+        return _update_accepted(txn, rules, sealer, existing, req)
     if existing.holds_compartment:
-        return _update_deposited(txn, existing, req)
+        return _update_deposited(txn, rules, existing, req)
     reject(txn, req.reservation_id, req.version, f"reservation is already {existing.state}")
     return None
 
@@ -92,16 +105,16 @@ def _accepted_event(txn: Txn, res: Reservation, code: str | None) -> None:
     )
 
 
-def _create(txn: Txn, sealer: CodeSealer, req: Upsert) -> Reservation | None:
+def _create(txn: Txn, rules: Rules, sealer: CodeSealer, req: Upsert) -> Reservation | None:
     if req.expires_at <= txn.now:
         reject(txn, req.reservation_id, req.version, "too late: expires_at is in the past")
         return None
     if _reference_taken(txn, req):
         reject(txn, req.reservation_id, req.version, "reference is used by another reservation")
         return None
-    comp = pick(txn, req.size, req.chilled, req.accessible)
+    comp = pick(txn, rules, req.size, req.chilled, req.accessible, req.max_c)
     if comp is None:
-        reject(txn, req.reservation_id, req.version, _no_fit(req.size, req.chilled, req.accessible))
+        reject(txn, req.reservation_id, req.version, _no_fit(txn, rules, req))
         return None
     code, sealed = _deposit_code(txn, sealer) if req.kind is Kind.DROPOFF else (None, None)
     res = Reservation(
@@ -119,19 +132,24 @@ def _create(txn: Txn, sealer: CodeSealer, req: Upsert) -> Reservation | None:
         created_at=txn.now,
         updated_at=txn.now,
         deposit_code=sealed,
+        cold=coldchain.record_for(rules, req.max_c) if req.chilled else None,
     )
     txn.put(res)
     _accepted_event(txn, res, code)
     return res
 
 
-def _no_fit(size: Size, chilled: bool, accessible: bool) -> str:
-    wants = [f"size {size}"] + ["chilled"] * chilled + ["accessible"] * accessible
+def _no_fit(txn: Txn, rules: Rules, req: Upsert) -> str:
+    if req.chilled and pick(txn, rules, req.size, True, req.accessible, healthy_only=False):
+        max_c = rules.cold.default_max_c if req.max_c is None else req.max_c
+        why = coldchain.unfit(txn, rules, max_c)[1]
+        return f"{coldchain.NO_HEALTHY}: " + "; ".join(why)
+    wants = [f"size {req.size}"] + ["chilled"] * req.chilled + ["accessible"] * req.accessible
     return "no compartment fits: none free with " + ", ".join(wants)
 
 
 def _update_accepted(
-    txn: Txn, sealer: CodeSealer, res: Reservation, req: Upsert
+    txn: Txn, rules: Rules, sealer: CodeSealer, res: Reservation, req: Upsert
 ) -> Reservation | None:
     current = txn.compartment(res.compartment) if res.compartment else None
     if txn.opening(res.compartment or "") is not None:
@@ -143,9 +161,9 @@ def _update_accepted(
     if current is not None and current.in_service and _fits(current, req):
         comp: Compartment | None = current
     else:
-        comp = pick(txn, req.size, req.chilled, req.accessible)
+        comp = pick(txn, rules, req.size, req.chilled, req.accessible, req.max_c)
     if comp is None:
-        reject(txn, res.id, req.version, _no_fit(req.size, req.chilled, req.accessible))
+        reject(txn, res.id, req.version, _no_fit(txn, rules, req))
         return None
     code: str | None = None
     sealed = res.deposit_code
@@ -167,6 +185,7 @@ def _update_accepted(
         compartment=comp.id,
         deposit_code=sealed,
         updated_at=txn.now,
+        cold=coldchain.record_for(rules, req.max_c) if req.chilled else None,
     )
     txn.put(updated)
     _accepted_event(txn, updated, code)
@@ -182,17 +201,16 @@ def _fits(comp: Compartment, req: Upsert) -> bool:
     )
 
 
-def _update_deposited(txn: Txn, res: Reservation, req: Upsert) -> Reservation | None:
+def _update_deposited(txn: Txn, rules: Rules, res: Reservation, req: Upsert) -> Reservation | None:
     for name in _FROZEN_AFTER_DEPOSIT:
         if getattr(req, name) != getattr(res, name):
             reject(txn, res.id, req.version, f"{name} cannot change once deposited")
             return None
-    updated = res.with_(
-        version=req.version,
-        expires_at=req.expires_at,
-        recipient=req.recipient,
-        updated_at=txn.now,
-    )
+    if res.cold is not None and coldchain.record_for(rules, req.max_c).max_c != res.cold.max_c:
+        reject(txn, res.id, req.version, "max_c cannot change once deposited")
+        return None
+    updated = res.with_(version=req.version, recipient=req.recipient, updated_at=txn.now)
+    updated = coldchain.apply_dwell(txn, rules, updated, req.expires_at)
     txn.put(updated)
     return updated
 
@@ -268,8 +286,8 @@ def expire_due(txn: Txn, now: datetime) -> None:
     """Expire what is past ``expires_at``, leaving alone what has a door cycle running."""
     busy = {o.reservation_id for o in txn.openings()}
     for res in txn.live_reservations():
-        if res.expires_at > now or res.id in busy or res.state is State.EXPIRED:
-            continue
+        if res.expires_at > now or res.id in busy or res.state in (State.EXPIRED, State.HELD):
+            continue  # a held item stays held whatever its deadline (decision 26)
         closed = None if res.deposited_at else txn.now  # nothing inside: freed
         txn.put(res.with_(state=State.EXPIRED, updated_at=txn.now, closed_at=closed))
         txn.emit("reservation.expired", reservation_id=res.id, compartment=res.compartment)

@@ -32,6 +32,7 @@ class State(StrEnum):
     CANCELLED = "cancelled"
     EXPIRED = "expired"
     RETURNED = "returned"
+    HELD = "held"  # inside, not to be handed over (a broken cold chain: decision 32)
 
 
 class Purpose(StrEnum):
@@ -85,6 +86,21 @@ class SealedCode:
 
 
 @dataclass(frozen=True, slots=True)
+class ColdRecord:
+    """A chilled item's cold chain, from its deposit to its pickup (decision 34)."""
+
+    max_c: float  # the item's limit
+    minutes_above: float = 0.0  # above max_c, or without a trustworthy reading
+    peak_c: float | None = None  # the warmest reading while it was inside
+    spikes: int = 0  # readings in a row above max_c + the handling tolerance
+    until: datetime | None = None  # accounted up to this time (a trusted clock)
+    broken_at: datetime | None = None
+
+    def with_(self, **changes: object) -> ColdRecord:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
 class Reservation:
     id: str
     version: int
@@ -103,11 +119,14 @@ class Reservation:
     pickup_code: SealedCode | None = None
     deposited_at: datetime | None = None
     closed_at: datetime | None = None  # collected, cancelled, returned or freed
+    held_reason: str | None = None  # why a held item must not be handed over
+    cold: ColdRecord | None = None  # chilled items: the item's limit and its record
+    dwell_until: datetime | None = None  # chilled items: out of the box by then at the latest
 
     @property
     def holds_compartment(self) -> bool:
         """True while the compartment is taken: booked, or an item is inside."""
-        if self.state in (State.ACCEPTED, State.DEPOSITED):
+        if self.state in (State.ACCEPTED, State.DEPOSITED, State.HELD):
             return True
         return self.state is State.EXPIRED and self.deposited_at is not None
 
@@ -119,7 +138,9 @@ class Reservation:
         """Codes that can still open a door right now (state permitting)."""
         if self.state is State.ACCEPTED and self.kind is Kind.DROPOFF:
             code = self.deposit_code
-        elif self.state is State.DEPOSITED:
+        elif self.state in (State.DEPOSITED, State.HELD):
+            # NOTE: a held item's code stays known, to show the held screen rather
+            # than count a right code as a wrong one (decision 32).
             code = self.pickup_code
         else:
             code = None

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from locker.domain.lockout import TerminalState
 from locker.domain.model import Compartment, Event, Opening, Reservation
+from locker.domain.zones import Reading, ZoneState
 
 
 class Clock(Protocol):
@@ -61,10 +62,16 @@ class Changes:
     events: list[Event] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
     commands: dict[str, CommandOutcome] = field(default_factory=dict)  # by request id
+    zones: dict[str, ZoneState] = field(default_factory=dict)
+    readings: list[Reading] = field(default_factory=list)
+    cold_settled: set[str] = field(default_factory=set)  # records brought up to date
 
     def empty(self) -> bool:
         return not (
-            self.reservations
+            self.zones
+            or self.readings
+            or self.cold_settled
+            or self.reservations
             or self.compartments
             or self.openings
             or self.terminals
@@ -84,6 +91,7 @@ class Snapshot:
     terminals: dict[str, TerminalState]
     last_seq: int
     meta: dict[str, str]
+    zones: dict[str, ZoneState] = field(default_factory=dict)
 
 
 class Store(Protocol):

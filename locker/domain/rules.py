@@ -7,6 +7,7 @@ from datetime import datetime
 
 from locker.domain.lockout import LockoutPolicy
 from locker.domain.model import Kind, Size
+from locker.domain.zones import ColdRules, ZoneSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +17,18 @@ class Rules:
     open_timeout_s: float = 10.0  # door not seen open this long after a pulse: pulse again
     max_pulses: int = 2  # pulses before a door is declared jammed
     left_open_s: float = 120.0  # door open this long: door.left_open
+    zones: tuple[ZoneSpec, ...] = ()
+    cold: ColdRules = field(default_factory=ColdRules)
+
+    def zone_of(self, cid: str) -> ZoneSpec | None:
+        """The chilled zone ``cid`` belongs to, if any."""
+        for zone in self.zones:
+            if cid in zone.compartments:
+                return zone
+        return None
+
+    def zone(self, zone_id: str) -> ZoneSpec | None:
+        return next((z for z in self.zones if z.id == zone_id), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +44,7 @@ class Upsert:
     accessible: bool = False
     recipient: str | None = None
     reference: str | None = None
+    max_c: float | None = None  # chilled only: the item's limit (default: the config's)
 
 
 @dataclass(frozen=True, slots=True)

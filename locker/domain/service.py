@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from locker.domain import commands, credentials, doors, lifecycle
+from locker.domain import coldchain, commands, credentials, doors, lifecycle
 from locker.domain.codes import parse_credential, qr_payload
-from locker.domain.core import ServiceCore
 from locker.domain.errors import Conflict, DomainError, LockedOut, NotFound, WrongCode
 from locker.domain.model import (
     Compartment,
@@ -25,15 +24,16 @@ from locker.domain.model import (
     State,
 )
 from locker.domain.rules import Cancel, ReservationMessage, Upsert
+from locker.domain.service_cold import ColdChainService
 from locker.domain.state import LockerState, Txn
 
 
-class LockerService(ServiceCore):
+class LockerService(ColdChainService):
     """Every state change: HTTP, MQTT, door switches, the ticker (see :mod:`.core`)."""
 
     # -- reservations -------------------------------------------------------
     def upsert(self, req: Upsert) -> Reservation | None:
-        return self._run(lambda txn: lifecycle.upsert(txn, self._sealer, req))
+        return self._run(lambda txn: lifecycle.upsert(txn, self.rules, self._sealer, req))
 
     def cancel(self, reservation_id: str, version: int | None = None) -> Reservation:
         return self._run(lambda txn: lifecycle.cancel(txn, reservation_id, version))
@@ -48,7 +48,7 @@ class LockerService(ServiceCore):
 
         def one(txn: Txn, message: ReservationMessage) -> None:
             if isinstance(message, Upsert):
-                lifecycle.upsert(txn, self._sealer, message)
+                lifecycle.upsert(txn, self.rules, self._sealer, message)
             elif isinstance(message, Cancel):
                 lifecycle.cancel(txn, message.reservation_id, message.version)
             else:
@@ -85,7 +85,9 @@ class LockerService(ServiceCore):
             if res.state is not State.ACCEPTED:
                 raise Conflict(f"reservation {res.id} is {res.state}, not awaiting deposit")
             credentials.check_usable(txn, res, self.clock_trusted())
+            res = coldchain.deposit_target(txn, self.rules, res)
             assert res.compartment is not None
+            credentials.check_usable(txn, res, self.clock_trusted())
             doors.start_opening(txn, res.compartment, Purpose.DEPOSIT, res.id, by="courier")
             return res.compartment
 
@@ -125,7 +127,12 @@ class LockerService(ServiceCore):
                 )
                 if isinstance(found, tuple):
                     res, _ = found
-                    credentials.check_usable(txn, res, self.clock_trusted())
+                    trusted = self.clock_trusted()
+                    if want_pickup:  # a held item is refused whatever its deadline
+                        res = coldchain.check_pickup(txn, self.rules, res, trusted)
+                    else:
+                        res = coldchain.deposit_target(txn, self.rules, res)
+                    credentials.check_usable(txn, res, trusted)
                     res = credentials.consume(txn, res, want_pickup)
                     purpose = Purpose.PICKUP if want_pickup else Purpose.DEPOSIT
                     assert res.compartment is not None
@@ -164,7 +171,7 @@ class LockerService(ServiceCore):
     def return_item(self, reservation_id: str) -> str:
         def work(txn: Txn) -> str:
             res = self._find(txn, reservation_id, None)
-            if not (res.state is State.EXPIRED and res.holds_compartment):
+            if not (res.state in (State.EXPIRED, State.HELD) and res.holds_compartment):
                 raise Conflict(f"reservation {res.id} is {res.state}: nothing to take back")
             assert res.compartment is not None
             if txn.opening(res.compartment) is not None:

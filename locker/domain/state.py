@@ -14,8 +14,9 @@ from datetime import datetime
 from locker.domain.allocation import FreeIndex
 from locker.domain.errors import DomainError, NotFound
 from locker.domain.lockout import TerminalState
-from locker.domain.model import Compartment, Event, Opening, Reservation
+from locker.domain.model import Compartment, Event, Opening, Reservation, State
 from locker.domain.ports import Changes, Snapshot, Store
+from locker.domain.zones import Reading, ZoneState
 
 
 class LockerState:
@@ -26,6 +27,14 @@ class LockerState:
         self.terminals = dict(snapshot.terminals)
         self.last_seq = snapshot.last_seq
         self.meta = dict(snapshot.meta)
+        self.zones = dict(snapshot.zones)
+        # NOTE: chilled items whose record was last brought up to date before this
+        # start: their codes wait for a trusted clock (decision 34). Never persisted.
+        self.cold_pending = {
+            r.id
+            for r in snapshot.reservations.values()
+            if r.cold is not None and r.state is State.DEPOSITED
+        }
         self.holders: dict[str, str] = {}  # compartment id -> reservation id
         self.codes: dict[str, str] = {}  # live code digest -> reservation id
         self.references: dict[str, str] = {}  # parcel reference -> reservation id
@@ -101,6 +110,8 @@ class LockerState:
         if changes.events:
             self.last_seq = changes.events[-1].seq
         self.meta.update(changes.meta)
+        self.zones.update(changes.zones)
+        self.cold_pending -= changes.cold_settled
         for cid in touched:
             self._index(cid)
 
@@ -196,6 +207,22 @@ class Txn:
     def end_opening(self, cid: str) -> None:
         self.changes.openings[cid] = None
 
+    # -- chilled zones --------------------------------------------------------
+    def zone(self, zone_id: str) -> ZoneState | None:
+        return self.changes.zones.get(zone_id) or self.state.zones.get(zone_id)
+
+    def put_zone(self, zone: ZoneState) -> None:
+        self.changes.zones[zone.zone] = zone
+
+    def add_reading(self, reading: Reading) -> None:
+        self.changes.readings.append(reading)
+
+    def cold_pending(self, rid: str) -> bool:
+        return rid in self.state.cold_pending and rid not in self.changes.cold_settled
+
+    def settle_cold(self, rid: str) -> None:
+        self.changes.cold_settled.add(rid)
+
     # -- terminals ----------------------------------------------------------
     def terminal(self, key: str) -> TerminalState:
         if key in self.changes.terminals:
@@ -239,6 +266,9 @@ class Txn:
             events=list(c.events),
             meta=dict(c.meta),
             commands=dict(c.commands),
+            zones=dict(c.zones),
+            readings=list(c.readings),
+            cold_settled=set(c.cold_settled),
         )
         return copy, len(self.unlocks)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 
 from locker.domain.lockout import TerminalState
 from locker.domain.model import (
+    ColdRecord,
     Compartment,
     Event,
     Kind,
@@ -18,6 +19,7 @@ from locker.domain.model import (
     Size,
     State,
 )
+from locker.domain.zones import Reading, ZoneState
 from locker.store.tables import CompartmentRow, EventRow, OpeningRow, ReservationRow
 
 MASK = "********"
@@ -82,6 +84,9 @@ def reservation_row(res: Reservation) -> dict[str, object]:
         "pickup_used": bool(pick and pick.used),
         "deposited_at": _t(res.deposited_at),
         "closed_at": _t(res.closed_at),
+        "held_reason": res.held_reason,
+        "cold": None if res.cold is None else cold_json(res.cold),
+        "dwell_until": _t(res.dwell_until),
     }
 
 
@@ -108,7 +113,57 @@ def reservation_from(row: ReservationRow) -> Reservation:
         pickup_code=_code(row.pickup_digest, row.pickup_sealed, row.pickup_used),
         deposited_at=_d(row.deposited_at),
         closed_at=_d(row.closed_at),
+        held_reason=row.held_reason,
+        cold=None if row.cold is None else cold_from(row.cold),
+        dwell_until=_d(row.dwell_until),
     )
+
+
+def cold_json(rec: ColdRecord) -> str:
+    data = asdict(rec)
+    data["until"], data["broken_at"] = _t(rec.until), _t(rec.broken_at)
+    return json.dumps(data)
+
+
+def cold_from(text: str) -> ColdRecord:
+    data = json.loads(text)
+    data["until"], data["broken_at"] = _d(data["until"]), _d(data["broken_at"])
+    return ColdRecord(**data)
+
+
+_ZONE_TIMES = ("read_at", "fault_since", "same_since", "above_since", "alarm_since")
+
+
+def zone_json(zone: ZoneState) -> str:
+    data = asdict(zone)
+    for name in _ZONE_TIMES:
+        data[name] = _t(data[name])
+    return json.dumps(data)
+
+
+def zone_from(text: str) -> ZoneState:
+    data = json.loads(text)
+    for name in _ZONE_TIMES:
+        data[name] = _d(data[name])
+    return ZoneState(**data)
+
+
+def utc_text(at: datetime) -> str:
+    """A reading's time as kept: UTC, so that text order is time order."""
+    return at.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def reading_row(reading: Reading) -> dict[str, object]:
+    return {
+        "zone": reading.zone,
+        "at": utc_text(reading.at),
+        "celsius": reading.celsius,
+        "fault": reading.fault,
+        "min_c": None,
+        "max_c": None,
+        "samples": 1,
+        "bucket_s": 0,
+    }
 
 
 def opening_row(opening: Opening) -> dict[str, object]:

@@ -56,6 +56,18 @@ STEPS: list[list[str]] = [
         "ALTER TABLE command ADD COLUMN outcome VARCHAR",
         "ALTER TABLE command ADD COLUMN reason VARCHAR",
     ],
+    # 4: chilled zones, their readings, and the cold chain of the items inside.
+    [
+        "ALTER TABLE reservation ADD COLUMN held_reason VARCHAR",
+        "ALTER TABLE reservation ADD COLUMN cold VARCHAR",
+        "ALTER TABLE reservation ADD COLUMN dwell_until VARCHAR",
+        "CREATE TABLE zone (id VARCHAR NOT NULL PRIMARY KEY, state VARCHAR NOT NULL)",
+        """CREATE TABLE temperature (
+            id INTEGER NOT NULL PRIMARY KEY, zone VARCHAR NOT NULL, at VARCHAR NOT NULL,
+            celsius FLOAT, fault VARCHAR, min_c FLOAT, max_c FLOAT,
+            samples INTEGER NOT NULL, bucket_s INTEGER NOT NULL)""",
+        "CREATE INDEX ix_temperature_zone_at ON temperature (zone, at)",
+    ],
 ]
 
 LATEST = len(STEPS)

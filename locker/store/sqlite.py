@@ -23,9 +23,10 @@ from locker.store.tables import (
     OpeningRow,
     ReservationRow,
     TerminalRow,
+    ZoneRow,
 )
 
-_HOLDING = ("accepted", "deposited")
+_HOLDING = ("accepted", "deposited", "held")
 _BOOLEANS = [n for n, f in ReservationRow.model_fields.items() if f.annotation is bool]
 
 
@@ -119,7 +120,8 @@ class SqliteStore:
             terminals = {t.key: convert.terminal_from(t.state) for t in s.exec(select(TerminalRow))}
             last_seq = s.exec(select(func.max(EventRow.seq))).one() or 0
             meta = {m.key: m.value for m in s.exec(select(Meta))}
-        return Snapshot(compartments, reservations, openings, terminals, int(last_seq), meta)
+            zones = {z.id: convert.zone_from(z.state) for z in s.exec(select(ZoneRow))}
+        return Snapshot(compartments, reservations, openings, terminals, int(last_seq), meta, zones)
 
     # -- writing ------------------------------------------------------------
     def commit(self, changes: Changes) -> None:
@@ -167,6 +169,13 @@ class SqliteStore:
             "key",
         )
         _upsert(conn, "meta", [{"key": k, "value": v} for k, v in changes.meta.items()], "key")
+        _upsert(
+            conn,
+            "zone",
+            [{"id": z.zone, "state": convert.zone_json(z)} for z in changes.zones.values()],
+            "id",
+        )
+        _insert(conn, "temperature", [convert.reading_row(r) for r in changes.readings])
         _insert(
             conn,
             "event",

@@ -43,6 +43,9 @@ class ReservationRow(SQLModel, table=True):
     pickup_used: bool = False
     deposited_at: str | None = None
     closed_at: str | None = None
+    held_reason: str | None = None
+    cold: str | None = None  # JSON: the chilled item's cold-chain record
+    dwell_until: str | None = None
 
 
 class OpeningRow(SQLModel, table=True):
@@ -88,3 +91,28 @@ class CommandRow(SQLModel, table=True):
     command: str | None = None  # None in rows from schema 2
     outcome: str | None = None
     reason: str | None = None
+
+
+class ZoneRow(SQLModel, table=True):
+    """A chilled zone as its last samples left it (alarms, faults, stuck detection)."""
+
+    __tablename__ = "zone"
+    id: str = Field(primary_key=True)
+    state: str  # JSON
+
+
+class TemperatureRow(SQLModel, table=True):
+    """One sample of a zone, or, past a week, a 5-minute bucket of them (decision 29).
+
+    ``at`` is UTC ISO 8601 so that text order is time order."""
+
+    __tablename__ = "temperature"
+    id: int | None = Field(default=None, primary_key=True)
+    zone: str
+    at: str
+    celsius: float | None = None  # None: the probe gave no trustworthy reading
+    fault: str | None = None
+    min_c: float | None = None  # buckets only
+    max_c: float | None = None
+    samples: int = 1
+    bucket_s: int = 0  # 0: one sample; else the length of the slot it merges

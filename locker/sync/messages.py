@@ -6,12 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
-    PlainSerializer,
     StrictBool,
     StrictInt,
     TypeAdapter,
@@ -20,31 +15,22 @@ from pydantic import (
 
 from locker.domain.model import Kind, Size, State
 from locker.domain.rules import Upsert
-
-Timestamp = Annotated[
-    AwareDatetime, PlainSerializer(lambda d: d.isoformat(), return_type=str, when_used="json")
-]
-
-
-def _iso_text(value: object) -> object:
-    if not isinstance(value, str):
-        raise ValueError("a time is ISO 8601 text with a UTC offset")
-    return value
-
-
-# Text only: pydantic would otherwise take a number as seconds since 1970.
-IsoTime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
-Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^/#+\x00]+$")]
-Code = Annotated[str, Field(pattern=r"^[0-9]{8}$")]
-Version = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
-
-
-class _Msg(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from locker.sync.events_v11 import (
+    ColdChainBroken,
+    HeldReason,
+    ReservationDeadline,
+    ReservationHeld,
+    ReservationReleased,
+    SensorFaultEvent,
+    SensorOk,
+    TemperatureAlarm,
+    TemperatureOk,
+)
+from locker.sync.fields import Code, EventBase, Id, IsoTime, Msg, Timestamp, Version
 
 
 # -- server -> locker: reservations ------------------------------------------
-class UpsertFields(_Msg):
+class UpsertFields(Msg):
     """The fields of an upsert: the MQTT message's, and the REST body's (no ``type``)."""
 
     reservation_id: Id
@@ -56,6 +42,9 @@ class UpsertFields(_Msg):
     recipient: str | None = Field(default=None, max_length=200)
     reference: str | None = Field(default=None, max_length=200)
     expires_at: IsoTime
+    max_c: float | None = Field(
+        default=None, ge=-30, le=20, description="v1.1, chilled only: the item's limit in °C"
+    )
 
     def to_domain(self) -> Upsert:
         return Upsert(
@@ -68,6 +57,7 @@ class UpsertFields(_Msg):
             accessible=self.accessible,
             recipient=self.recipient,
             reference=self.reference,
+            max_c=self.max_c,
         )
 
 
@@ -75,7 +65,7 @@ class ReservationUpsert(UpsertFields):
     type: Literal["reservation.upsert"]
 
 
-class ReservationCancel(_Msg):
+class ReservationCancel(Msg):
     type: Literal["reservation.cancel"]
     reservation_id: Id
     version: Version
@@ -85,19 +75,19 @@ ReservationMessage = Annotated[ReservationUpsert | ReservationCancel, Field(disc
 
 
 # -- server -> locker: commands ----------------------------------------------
-class ResyncCommand(_Msg):
+class ResyncCommand(Msg):
     type: Literal["resync"]
     request_id: Id
 
 
-class OpenCommand(_Msg):
+class OpenCommand(Msg):
     type: Literal["open"]
     request_id: Id
     compartment: Id
     reason: str | None = Field(default=None, max_length=200)
 
 
-class SetServiceCommand(_Msg):
+class SetServiceCommand(Msg):
     type: Literal["set_service"]
     request_id: Id
     compartment: Id
@@ -111,14 +101,7 @@ CommandMessage = Annotated[
 
 
 # -- locker -> server: events ------------------------------------------------
-class _Event(_Msg):
-    event_id: Id
-    seq: Annotated[StrictInt, Field(ge=1)]
-    at: Timestamp
-    locker_id: Id
-
-
-class ReservationAccepted(_Event):
+class ReservationAccepted(EventBase):
     type: Literal["reservation.accepted"]
     reservation_id: Id
     compartment: Id
@@ -126,28 +109,28 @@ class ReservationAccepted(_Event):
     deposit_code: Code | None = Field(default=None, description="dropoff only")
 
 
-class ReservationRejected(_Event):
+class ReservationRejected(EventBase):
     type: Literal["reservation.rejected"]
     reservation_id: Id | None = None
     reason: str
     version: StrictInt | None = None
 
 
-class ReservationCancelled(_Event):
+class ReservationCancelled(EventBase):
     type: Literal["reservation.cancelled"]
     reservation_id: Id
     compartment: Id | None = None
     version: Version | None = None
 
 
-class ReservationExpired(_Event):
+class ReservationExpired(EventBase):
     type: Literal["reservation.expired"]
     reservation_id: Id
     compartment: Id | None = None
     version: Version | None = None
 
 
-class ParcelDeposited(_Event):
+class ParcelDeposited(EventBase):
     type: Literal["parcel.deposited"]
     reservation_id: Id
     compartment: Id
@@ -155,19 +138,19 @@ class ParcelDeposited(_Event):
     qr_payload: Annotated[str, Field(pattern=r"^LKR1:[^:]+:[0-9]{8}$")]
 
 
-class ParcelCollected(_Event):
+class ParcelCollected(EventBase):
     type: Literal["parcel.collected"]
     reservation_id: Id
     compartment: Id
 
 
-class ParcelReturned(_Event):
+class ParcelReturned(EventBase):
     type: Literal["parcel.returned"]
     reservation_id: Id
     compartment: Id
 
 
-class DoorOpened(_Event):
+class DoorOpened(EventBase):
     type: Literal["door.opened"]
     compartment: Id
     reservation_id: Id | None = None
@@ -176,20 +159,20 @@ class DoorOpened(_Event):
     note: str | None = None
 
 
-class DoorLeftOpen(_Event):
+class DoorLeftOpen(EventBase):
     type: Literal["door.left_open"]
     compartment: Id
     reservation_id: Id | None = None
     at_start: bool | None = Field(default=None, description="found open when the locker started")
 
 
-class DoorForcedOpen(_Event):
+class DoorForcedOpen(EventBase):
     type: Literal["door.forced_open"]
     compartment: Id
     reservation_id: Id | None = None
 
 
-class DoorJammed(_Event):
+class DoorJammed(EventBase):
     type: Literal["door.jammed"]
     compartment: Id
     reservation_id: Id | None = None
@@ -200,29 +183,30 @@ class DoorJammed(_Event):
     )
 
 
-class CodeLockout(_Event):
+class CodeLockout(EventBase):
     type: Literal["code.lockout"]
     terminal: str = Field(description="API credential and client address")
     level: StrictInt
     retry_after_s: StrictInt
 
 
-class SnapshotEntry(_Msg):
+class SnapshotEntry(Msg):
     reservation_id: Id
     state: State
     version: Version
     compartment: Id | None
     kind: Kind
     expires_at: Timestamp
+    reason: HeldReason | None = Field(default=None, description="held reservations only")
 
 
-class LockerSnapshot(_Event):
+class LockerSnapshot(EventBase):
     type: Literal["locker.snapshot"]
     request_id: Id | None = None
     reservations: list[SnapshotEntry]
 
 
-class CommandDone(_Event):
+class CommandDone(EventBase):
     type: Literal["command.done"]
     request_id: Id | None = None
     command: str
@@ -235,7 +219,7 @@ class CommandDone(_Event):
     )
 
 
-class CommandFailed(_Event):
+class CommandFailed(EventBase):
     type: Literal["command.failed"]
     request_id: Id | None = None
     command: str | None = None
@@ -261,25 +245,37 @@ EventMessage = Annotated[
     | CodeLockout
     | LockerSnapshot
     | CommandDone
-    | CommandFailed,
+    | CommandFailed
+    | ReservationDeadline
+    | ReservationHeld
+    | ReservationReleased
+    | TemperatureAlarm
+    | TemperatureOk
+    | SensorFaultEvent
+    | SensorOk
+    | ColdChainBroken,
     Field(discriminator="type"),
 ]
 
 
 # -- locker -> server: status (retained) -------------------------------------
-class FreeCounts(_Msg):
+class FreeCounts(Msg):
     S: StrictInt
     M: StrictInt
     L: StrictInt
 
 
-class Status(_Msg):
+class Status(Msg):
     online: bool
     locker_id: Id
     software: str | None = None
     free: FreeCounts | None = None
     out_of_service: list[Id] | None = None
     at: Timestamp | None = None
+    contract: Literal["1.1"] | None = None
+    temperatures: dict[str, float | None] | None = Field(
+        default=None, description="v1.1: each chilled zone's temperature, null while faulty"
+    )
 
 
 ID = TypeAdapter[str](Id)

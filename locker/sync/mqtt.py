@@ -35,6 +35,8 @@ from locker.sync.outbox import Delivery, OutboxPublisher
 log = logging.getLogger(__name__)
 
 STATUS_MIN_INTERVAL_S = 0.5
+TEMPERATURES_EVERY_S = 300.0  # a temperature alone republishes the status at most this often
+_ZONE_NEWS = {"temperature.alarm", "temperature.ok", "sensor.fault", "sensor.ok"}
 
 
 class Topics:
@@ -60,6 +62,8 @@ class MqttSync:
         self._status_dirty = True
         self._status_last: bytes | None = None
         self._status_at = 0.0
+        self._temps_dirty = False  # a new reading not yet in the retained status
+        self._temps_at = 0.0
         self._stopping = False
         self._unusable: str | None = None
         self.client = self._make_client()
@@ -238,6 +242,11 @@ class MqttSync:
             self.outbox.wake()
         if changes.reservations or changes.compartments:
             self._status_dirty = True
+        if changes.zones:  # an alarm at once; a reading within TEMPERATURES_EVERY_S
+            if any(e.type in _ZONE_NEWS for e in changes.events):
+                self._status_dirty = True
+            else:
+                self._temps_dirty = True
 
     def status(self) -> Status:
         out_of_service = [c.id for c, _, _ in self._service.compartments() if not c.in_service]
@@ -248,12 +257,16 @@ class MqttSync:
             free=FreeCounts(**self._service.free_counts()),
             out_of_service=out_of_service,
             at=_now(),
+            contract="1.1",
+            temperatures=self._service.temperatures() or None,
         )
 
     def _maybe_publish_status(self) -> None:
-        if not self._status_dirty or not self.connected.is_set():
+        if not self.connected.is_set():
             return
-        if time.monotonic() - self._status_at < STATUS_MIN_INTERVAL_S:
+        now = time.monotonic()
+        temps_due = self._temps_dirty and now - self._temps_at >= TEMPERATURES_EVERY_S
+        if not (self._status_dirty or temps_due) or now - self._status_at < STATUS_MIN_INTERVAL_S:
             return
         self._status_dirty = False
         status = self.status()
@@ -262,7 +275,8 @@ class MqttSync:
             return
         self.client.publish(self.topics.status, status_json(status), qos=1, retain=True)
         self._status_last = key
-        self._status_at = time.monotonic()
+        self._status_at = self._temps_at = now
+        self._temps_dirty = False
 
     def health(self) -> dict[str, object]:
         return {
