@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -35,6 +35,8 @@ REFUSALS = (
     "invalid",
     "locked_out",
     "unavailable",
+    "held",
+    "cold_pending",
 )
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -102,7 +104,7 @@ class _StateCollector(Collector):
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         health = self._runtime.health()
         comps = self._runtime.service.compartments_by_id().values()
         yield _gauge("locker_outbox_backlog", "Events not yet acknowledged", health["backlog"])
@@ -123,12 +125,39 @@ class _StateCollector(Collector):
             "1 while the door hardware answers (every Kerong board, its port)",
             self._runtime.doors.health().get("ok"),
         )
+        yield from self._zones()
         if self._runtime.scanner is not None:
             yield _gauge(
                 "locker_scanner_connected",
                 "1 while the serial QR scanner's port is open",
                 self._runtime.scanner.health().get("connected"),
             )
+
+    def _zones(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        """Per chilled zone: its temperature (absent while the probe is faulty), whether it
+        is in alarm, and the minutes it has spent in alarm (kept across restarts)."""
+        zones = self._runtime.service.zones()
+        if not zones:
+            return
+        celsius = GaugeMetricFamily(
+            "locker_zone_celsius", "Temperature of each chilled zone", labels=["zone"]
+        )
+        alarm = GaugeMetricFamily(
+            "locker_zone_alarm", "1 while the zone is in temperature alarm", labels=["zone"]
+        )
+        fault = GaugeMetricFamily(
+            "locker_zone_sensor_fault", "1 while the zone's probe is faulty", labels=["zone"]
+        )
+        minutes = CounterMetricFamily(
+            "locker_zone_alarm_minutes", "Minutes each zone has spent in alarm", labels=["zone"]
+        )
+        for zone, state, _ in zones:
+            if state is not None and state.current() is not None:
+                celsius.add_metric([zone], float(state.current() or 0.0))
+            alarm.add_metric([zone], float(state is not None and state.alarm_since is not None))
+            fault.add_metric([zone], float(state is not None and state.fault is not None))
+            minutes.add_metric([zone], 0.0 if state is None else state.alarm_minutes)
+        yield from (celsius, alarm, fault, minutes)
 
 
 def _gauge(name: str, documentation: str, value: Any) -> GaugeMetricFamily:

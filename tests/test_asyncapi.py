@@ -143,3 +143,63 @@ def test_every_published_message_fits_the_document(tmp_path: Path) -> None:
         events.validate(json.loads(raw))
     assert server_status is not None
     validator("status").validate(server_status)
+
+
+def test_cold_chain_messages_fit_the_document(tmp_path: Path) -> None:
+    """Contract v1.1: every cold-chain event, the snapshot of a held item and the status
+    with its temperatures, as published through a real broker."""
+    from tests.coldkit import BASKET, Cabinet
+    from tests.conftest import ADMIN
+
+    broker = Broker(tmp_path / "broker").start()
+    server = Server(broker.port)
+    zones = [
+        {"id": "Z1", "sensor": "28-0316a2b4c5d6", "compartments": ["B2"]},
+        {"id": "Z2", "sensor": "28-0316a2b4c5d7", "compartments": ["B3"]},
+    ]
+    mqtt = {"port": broker.port, "client_id": "locker-asyncapi-cold"}
+    cab = Cabinet(tmp_path / "locker", zones=zones, mqtt=mqtt)
+    try:
+        runtime = cab.runtime
+        wait_for(lambda: runtime.mqtt is not None and runtime.mqtt.connected.is_set())
+        cab.zone("Z1", celsius=3.0)
+        cab.zone("Z2", celsius=3.0)
+        server.send("reservations", {"type": "reservation.upsert", **BASKET, "max_c": 4.0})
+        server.wait_event("reservation.accepted", reservation_id="P-1")
+        cab.clock.advance(30)
+        cab.zone("Z1", fault="85")  # sensor.fault; the deposit moves to Z2
+        cab.zone("Z2", celsius=3.0)
+        assert cab.deposit() == "B3"  # reservation.accepted again, reservation.deadline
+        cab.clock.advance(30)
+        cab.zone("Z1", celsius=3.0)  # sensor.ok
+        cab.hold(12.0, 1, zone="Z2")  # temperature.alarm, cold_chain.broken, reservation.held
+        server.send("commands", {"type": "resync", "request_id": "q-cold"})
+        snapshot = server.wait_event("locker.snapshot", request_id="q-cold")
+        (entry,) = snapshot["reservations"]
+        assert entry["state"] == "held" and entry["reason"] == "cold_chain"
+        assert cab.client.post("/api/v1/reservations/P-1/release", headers=ADMIN).is_success
+        cab.hold(3.0, 1, zone="Z2")  # temperature.ok
+        server.wait_event("temperature.ok", zone="Z2")
+        wait_for(lambda: (server.status or {}).get("temperatures", {}).get("Z2") is not None)
+        status = server.status
+        wait_for(lambda: runtime.store.backlog() == 0)
+    finally:
+        cab.stop()
+        server.close()
+        broker.stop()
+    seen = {e["type"] for e in server.unique()}
+    assert {
+        "reservation.deadline",
+        "reservation.held",
+        "reservation.released",
+        "temperature.alarm",
+        "temperature.ok",
+        "sensor.fault",
+        "sensor.ok",
+        "cold_chain.broken",
+    } <= seen
+    events = validator("events")
+    for raw in server.raw_events:
+        events.validate(json.loads(raw))
+    assert status is not None and status["contract"] == "1.1"
+    validator("status").validate(status)

@@ -324,3 +324,26 @@ def test_readings_survive_a_restart_and_read_back(cab: Cabinet) -> None:
     assert cab.client.get("/api/v1/temperatures?zone=Z9", headers=ADMIN).status_code == 404
     bad = cab.client.get("/api/v1/temperatures?from=2026-12-01T00:00:00Z&to=2026-11-30T00:00:00Z")
     assert bad.status_code in (401, 422)
+
+
+def test_metrics_per_zone(cab: Cabinet) -> None:
+    from tests.test_metrics import scrape, value
+
+    cab.hold(5.0, 20)
+    _, samples = scrape(cab.client)
+    assert 4.8 < value(samples, "locker_zone_celsius", zone="Z1") < 5.2
+    assert value(samples, "locker_zone_alarm", zone="Z1") == 1
+    assert 4 <= value(samples, "locker_zone_alarm_minutes_total", zone="Z1") <= 6
+    cab.hold(3.0, 1)
+    deposited(cab)
+    cab.hold(12.0, 1)
+    assert cab.pickup().status_code == 409
+    _, samples = scrape(cab.client)
+    assert value(samples, "locker_zone_alarm", zone="Z1") == 1  # 12 °C: critical
+    assert value(samples, "locker_refusals_total", reason="held") == 1
+    assert value(samples, "locker_refusals_total", reason="unknown") == 0
+    cab.clock.advance(30)
+    cab.zone(fault="85")
+    _, samples = scrape(cab.client)
+    assert ("locker_zone_celsius", (("zone", "Z1"),)) not in samples
+    assert value(samples, "locker_zone_sensor_fault", zone="Z1") == 1

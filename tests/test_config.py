@@ -179,3 +179,27 @@ def test_a_config_that_cannot_be_read_is_an_error_not_a_traceback(
     assert "cannot be read" in capsys.readouterr().out
     assert main(["serve", "--config", str(unreadable), "--port", str(free_port())]) == 1
     assert "cannot be read" in capsys.readouterr().err
+
+
+def test_chilled_zones_are_checked(tmp_path: Path) -> None:
+    s = load_settings(EXAMPLE)
+    assert [z.id for z in s.zones] == ["Z1"] and s.zones[0].compartments == ["B2", "B3"]
+    assert s.zones[0].spec().critical_c == 8.0 and s.cold_chain.w1_pin == 4
+    found = problems(broken_copy(tmp_path, 'compartments = ["B2", "B3"]', 'compartments = ["B2"]'))
+    assert "(top level): compartment B3: chilled, but in no zone (add it to a [[zones]])" in found
+    more = 'compartments = ["B2", "B3", "C4", "Q9"]'
+    found = problems(broken_copy(tmp_path, 'compartments = ["B2", "B3"]', more))
+    assert "(top level): zones.0 (Z1): compartment C4 is not chilled" in found
+    assert "(top level): zones.0 (Z1): no compartment Q9" in found
+    found = problems(broken_copy(tmp_path, "w1_pin = 4 ", "w1_pin = 17"))
+    clash = "cold_chain.w1_pin: BCM 17 is the 1-Wire data line and compartment B1"
+    assert any(clash in p for p in found)
+    found = problems(broken_copy(tmp_path, 'on_broken = "hold"', 'on_broken = "warn"'))
+    assert any("on_broken = 'warn' is refused for a zone at or below 4 °C" in p for p in found)
+    found = problems(broken_copy(tmp_path, "sample_s = 30 ", "sample_s = 90 "))
+    assert any(p.startswith("cold_chain.sample_s:") for p in found)
+    found = problems(broken_copy(tmp_path, 'sensor = "28-0316a2b4c5d6"', 'sensor = "probe-1"'))
+    assert any(p.startswith("zones.0.sensor:") for p in found)
+    moved = broken_copy(tmp_path, "relay_pin = 2 ", "relay_pin = 4 ")
+    clash = "BCM 4 is the 1-Wire data line and compartment A1's relay_pin"
+    assert any(clash in p for p in problems(moved))

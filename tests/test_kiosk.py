@@ -327,6 +327,47 @@ def test_jammed_door_screen(tmp_path: Path, browser: Browser) -> None:
         svc.stop()
 
 
+def test_held_basket_screen(tmp_path: Path, browser: Browser) -> None:
+    """A basket whose cold chain broke: the right code opens nothing, says why, and does
+    not count toward the lockout (decision 32)."""
+    (tmp_path / "svc").mkdir()
+    svc = ServiceProcess(tmp_path / "svc", extra_env={"LOCKER_COLD_CHAIN__SAMPLE_S": "1"}).start()
+    try:
+        box = Box(svc)
+        body = {
+            "reservation_id": "P-1",
+            "version": 1,
+            "kind": "delivery",
+            "size": "M",
+            "chilled": True,
+            "expires_at": (datetime.now(UTC) + timedelta(hours=4)).isoformat(),
+        }
+        assert box.admin.post("/api/v1/reservations", json=body).status_code == 200
+        cid = box.courier.post("/api/v1/deposits", json={"reservation_id": "P-1"}).json()
+        box.cycle(cid["compartment"])
+        code = wait_for(lambda: box.reservation("P-1").get("pickup_code"), what="deposited")
+        assert box.hand.post("/api/v1/sim/zones/Z1", json={"celsius": 12.0}).status_code == 200
+        wait_for(lambda: box.reservation("P-1")["state"] == "held", timeout=30, what="held")
+        page = browser.new_page(viewport={"width": 800, "height": 480})
+        page.goto(box.url)
+        for _ in range(6):  # more than a lockout's worth: the right code never locks out
+            page.click("[data-action=collect]")
+            type_code(page, str(code))
+            visible(page, "error")
+            expect(page.locator("#error-heading")).to_have_text("Panier retenu")
+            page.click("#screen-error [data-action=home]")
+        page.click("[data-action=collect]")
+        type_code(page, str(code))
+        expect(page.locator("#error-text")).to_contain_text(
+            "Ce panier n'a pas pu être conservé au froid : la conciergerie vous recontacte"
+        )
+        snap(page, tmp_path, "error-held")
+        assert box.pulses(cid["compartment"]) == 1  # the deposit's only
+        page.close()
+    finally:
+        svc.stop()
+
+
 def test_service_offline_screen(tmp_path: Path, browser: Browser) -> None:
     (tmp_path / "svc").mkdir()
     svc = ServiceProcess(tmp_path / "svc").start()

@@ -52,6 +52,13 @@ const TEXT = {
     err_unavailable_text: "Ce casier est momentanément indisponible. Appelez la conciergerie au {phone}.",
     err_offline: "Service indisponible",
     err_offline_text: "Le service est momentanément indisponible. Réessayez dans un instant ou appelez la conciergerie au {phone}.",
+    err_held_cold: "Panier retenu",
+    err_held_cold_text: "Ce panier n'a pas pu être conservé au froid : la conciergerie vous recontacte. Vous pouvez aussi l'appeler au {phone}.",
+    err_held: "Article retenu",
+    err_held_text: "Cet article est retenu : la conciergerie vous recontacte. Vous pouvez aussi l'appeler au {phone}.",
+    err_cold_pending: "Vérification du froid",
+    err_cold_pending_text: "La consigne vient de redémarrer et vérifie le froid. Réessayez dans quelques minutes.",
+    cold_warning: "Attention : ce panier est resté trop longtemps au-dessus de sa température. La conciergerie est prévenue.",
     err_pin: "Code livreur incorrect",
     err_pin_text: "Vérifiez votre code et réessayez.",
     err_session: "Session terminée",
@@ -114,6 +121,13 @@ const TEXT = {
     err_jammed_text: "Door {door} did not open. Call the conciergerie on {phone}.",
     err_unavailable: "Compartment unavailable",
     err_unavailable_text: "This compartment is unavailable for now. Call the conciergerie on {phone}.",
+    err_held_cold: "Basket held",
+    err_held_cold_text: "This basket could not be kept cold: the conciergerie will contact you. You can also call them on {phone}.",
+    err_held: "Item held",
+    err_held_text: "This item is held: the conciergerie will contact you. You can also call them on {phone}.",
+    err_cold_pending: "Checking the cold",
+    err_cold_pending_text: "The locker has just restarted and is checking the cold. Try again in a few minutes.",
+    cold_warning: "Warning: this basket stayed above its temperature for too long. The conciergerie has been told.",
     err_offline: "Service unavailable",
     err_offline_text: "The service is unavailable right now. Try again shortly or call the conciergerie on {phone}.",
     err_pin: "Wrong courier PIN",
@@ -250,6 +264,7 @@ function renderDoor() {
   let instruction;
   if (door.seenOpen) instruction = t("close_door");
   else instruction = t(door.purpose === "pickup" ? "take_and_close" : "put_and_close");
+  if (door.warning === "cold_chain") instruction = `${t("cold_warning")} ${instruction}`;
   $("door-instruction").textContent = instruction;
   drawCabinet($("cabinet"), door.id);
 }
@@ -349,6 +364,7 @@ async function call(method, path, body, token = CONFIG.token) {
 
 function explain(result) {
   const { status, body } = result;
+  if (status === 503 && body.error === "cold_pending") return showError("cold_pending");
   if (status === 0 || status >= 500) return showError("offline");
   if (status === 429) return showError("locked", {}, Number(body.retry_after_s || result.headers.get("Retry-After") || 60));
   if (status === 404 && body.error === "wrong_code") return showError("unknown");
@@ -356,6 +372,7 @@ function explain(result) {
   if (status === 401 && body.reason === "pin") return showError("pin");
   if (status === 401) return state.courierToken ? courierExpired() : showError("no_token");
   if (status === 410) return showError(body.reason === "used" ? "used" : "expired");
+  if (status === 409 && body.error === "held") return showError(body.reason === "cold_chain" ? "held_cold" : "held");
   if (status === 409) return showError("unavailable");
   if (status === 422) return showError("unknown");
   return showError("generic");
@@ -368,11 +385,11 @@ async function submitCode(payload) {
   if (!result) return;
   state.digits = "";
   if (!result.ok) return explain(result);
-  openDoorScreen(result.body.compartment, result.body.purpose, false);
+  openDoorScreen(result.body.compartment, result.body.purpose, false, result.body.warning);
 }
 
-function openDoorScreen(id, purpose, courier) {
-  state.door = { id, purpose, seenOpen: Boolean(state.doors[id]), courier };
+function openDoorScreen(id, purpose, courier, warning = null) {
+  state.door = { id, purpose, seenOpen: Boolean(state.doors[id]), courier, warning };
   show("door", { timeout: DOOR_IDLE_S });
 }
 
@@ -405,7 +422,7 @@ async function recheckDoor() {
   }
 }
 
-const SCAN_REFUSALS = { unknown: "unknown", used: "used", expired: "expired", cancelled: "expired", invalid: "not_qr", unavailable: "unavailable" };
+const SCAN_REFUSALS = { unknown: "unknown", used: "used", expired: "expired", cancelled: "expired", invalid: "not_qr", unavailable: "unavailable", held: "held_cold", cold_pending: "cold_pending" };
 
 function serialScan(outcome) {
   // a scan from a serial scanner: the service has already acted on it; show the outcome

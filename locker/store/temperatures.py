@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import Engine
 
@@ -75,7 +76,19 @@ class TemperatureLog:
             for rid, zone, at, celsius, fault in raw:
                 stamp = int(datetime.fromisoformat(at).timestamp()) // BUCKET_S * BUCKET_S
                 slots.setdefault((zone, stamp), []).append((rid, celsius, fault))
-            merged = [_merge(zone, stamp, rows) for (zone, stamp), rows in slots.items()]
+            merged = []
+            for (zone, stamp), rows in slots.items():
+                row = _merge(zone, stamp, rows)
+                at = row.at
+                earlier = conn.exec_driver_sql(  # a slot begun by the previous batch
+                    "SELECT id, zone, at, celsius, fault, min_c, max_c, samples FROM temperature"
+                    " WHERE zone = ? AND at = ? AND bucket_s = ?",
+                    (zone, at, BUCKET_S),
+                ).first()
+                if earlier is not None:
+                    conn.exec_driver_sql("DELETE FROM temperature WHERE id = ?", (earlier[0],))
+                    row = _combine(row, Slot(*earlier[1:]))
+                merged.append(row)
             conn.exec_driver_sql(
                 "DELETE FROM temperature WHERE id = ?", [(rid,) for rid, *_ in raw]
             )
@@ -88,14 +101,39 @@ class TemperatureLog:
         return dropped + len(raw) - len(merged)
 
 
-def _merge(
-    zone: str, stamp: int, rows: list[tuple[int, float | None, str | None]]
-) -> tuple[object, ...]:
-    """One slot's row. A slot with any fault keeps it: the gap stays on the record."""
+class Slot(NamedTuple):
+    """A merged row: the samples of one zone in one 5-minute slot."""
+
+    zone: str
+    at: str
+    celsius: float | None  # the mean of its trustworthy samples
+    fault: str | None  # a slot with any fault keeps it: the gap stays on the record
+    min_c: float | None
+    max_c: float | None
+    samples: int
+    bucket_s: int = BUCKET_S
+
+
+def _merge(zone: str, stamp: int, rows: list[tuple[int, float | None, str | None]]) -> Slot:
     values = [c for _, c, _ in rows if c is not None]
     fault = next((f for _, _, f in rows if f is not None), None)
     at = utc_text(datetime.fromtimestamp(stamp, UTC))
     if not values:
-        return (zone, at, None, fault or "missing", None, None, len(rows), BUCKET_S)
+        return Slot(zone, at, None, fault or "missing", None, None, len(rows))
     mean = round(sum(values) / len(values), 3)
-    return (zone, at, mean, fault, min(values), max(values), len(rows), BUCKET_S)
+    return Slot(zone, at, mean, fault, min(values), max(values), len(rows))
+
+
+def _combine(new: Slot, old: Slot) -> Slot:
+    """A slot's new samples merged with its row from an earlier batch."""
+    valued = [(s.celsius, s.samples) for s in (new, old) if s.celsius is not None]
+    weight = sum(w for _, w in valued)
+    lows = [v for v in (new.min_c, old.min_c) if v is not None]
+    highs = [v for v in (new.max_c, old.max_c) if v is not None]
+    return new._replace(
+        celsius=round(sum(c * w for c, w in valued) / weight, 3) if valued else None,
+        fault=new.fault or old.fault,
+        min_c=min(lows, default=None),
+        max_c=max(highs, default=None),
+        samples=new.samples + old.samples,
+    )
