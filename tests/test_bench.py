@@ -48,5 +48,11 @@ def test_the_benchmark_smoke_run_writes_every_figure(tmp_path: Path) -> None:
             else:
                 assert fig["value"] >= 0
     assert figures["ingest_msgs_per_s"]["value"] > 0
+    for name in ("pickup_to_relay_ms_4probes", "pickup_to_relay_ms_4probes_1core"):
+        assert (
+            0 < figures[name]["p50"] <= figures[name]["p99"]
+            and "4 chilled" in figures[name]["note"]
+        )
+    assert figures["idle_cpu_pct_4probes"]["value"] >= 0
     assert "pickup_to_relay_ms" in run.stdout  # the table
     assert not (tmp_path / "work").exists()  # cleaned up

@@ -31,7 +31,9 @@ def _quantile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def latency(name: str, unit: str, samples: list[float], most: float | None) -> Figure:
+def latency(
+    name: str, unit: str, samples: list[float], most: float | None, note: str = ""
+) -> Figure:
     """p50/p95/p99 of ``samples``; met when p99 <= ``most``."""
     ordered = sorted(samples)
     fig = Figure(
@@ -42,6 +44,7 @@ def latency(name: str, unit: str, samples: list[float], most: float | None) -> F
         p95=round(_quantile(ordered, 0.95), 3),
         p99=round(_quantile(ordered, 0.99), 3),
         target=most,
+        note=note,
     )
     if most is not None and fig.p99 is not None:
         fig.met = fig.p99 <= most

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from tests.bench.layout import service_core
+from tests.helpers import EXAMPLE
 from tests.procs import ServiceProcess
 
 # What the mandated stack costs before our code runs (decision 22).
@@ -72,13 +73,21 @@ def startups(workdir: Path, count: int, pin: bool) -> list[float]:
 
 
 def idle(
-    workdirs: dict[str, Path], seconds: float, mqtt_port: int
+    workdirs: dict[str, Path],
+    seconds: float,
+    mqtt_port: int,
+    configs: dict[str, Path] | None = None,
 ) -> dict[str, tuple[float, float]]:
     """Each service idle for ``seconds``, connected to the broker, side by side (one per
-    variant, ``""`` or ``"_1core"``: the wait is shared): RSS (MB) at the end and CPU
-    (% of one core) over the period."""
+    variant: ``""``, ``"_1core"`` pinned to a core, any other on its config in
+    ``configs``; the wait is shared): RSS (MB) at the end and CPU (% of one core)."""
     services = {
-        name: ServiceProcess(path, mqtt_port=mqtt_port, prefix=service_core(bool(name)))
+        name: ServiceProcess(
+            path,
+            mqtt_port=mqtt_port,
+            config=(configs or {}).get(name, EXAMPLE),
+            prefix=service_core(name == "_1core"),
+        )
         for name, path in workdirs.items()
     }
     try:

@@ -64,7 +64,7 @@ async def _run(runtime: Runtime, count: int) -> list[float]:
             # (a relay pulses one unlock at a time, and a resident never comes that fast)
             round_ = [
                 await asyncio.to_thread(deposit, runtime, f"T-{len(samples)}-{n}")
-                for n in range(len(doors.wiring))
+                for n in range(sum(cid.startswith("W") for cid in doors.wiring))
             ]
             await asyncio.sleep(RELAY_REST_S)
             for cid, code in round_:
@@ -100,9 +100,10 @@ async def _wait(predicate: object, timeout: float = 10) -> None:
         await asyncio.sleep(0.001)
 
 
-def pickup_to_relay(workdir: Path, count: int) -> list[float]:
-    """``count`` pickups, one at a time, on the six wired compartments: latencies in ms."""
-    layout = write_layout(workdir, generated=0)
+def pickup_to_relay(workdir: Path, count: int, probes: int = 0) -> list[float]:
+    """``count`` pickups, one at a time, on the six wired compartments: latencies in ms;
+    with ``probes`` chilled zones read meanwhile (w1thermsensor on the simulated tree)."""
+    layout = write_layout(workdir, generated=0, probes=probes)
     runtime = build(settings(workdir, layout), simulate=True)
     runtime.start()
     try:

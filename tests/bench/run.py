@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tests.bench import footprint, httpbench, inproc, syncbench
 from tests.bench.figures import Figure, latency, markdown, table, value
-from tests.bench.layout import service_core
+from tests.bench.layout import PROBE_SAMPLE_S, PROBES, example_with_probes, service_core
 from tests.broker import Broker
 from tests.helpers import ROOT
 
@@ -44,12 +44,14 @@ def _copy_seed(seed: Path, into: Path) -> Path:
     return into
 
 
-def _inproc(work: Path, count: int, pin: bool) -> list[float]:
-    """pickup -> relay in a process of its own (pinned to one core when ``pin``)."""
+def _inproc(work: Path, count: int, pin: bool, probes: int = 0) -> list[float]:
+    """pickup -> relay in a process of its own (pinned to one core when ``pin``), with
+    ``probes`` chilled zones sampled meanwhile."""
     work.mkdir(parents=True, exist_ok=True)
     prefix = service_core(pin)
+    command = ["-m", "tests.bench.run", "--inproc", str(count), str(work), str(probes)]
     out = subprocess.run(
-        [*prefix, sys.executable, "-m", "tests.bench.run", "--inproc", str(count), str(work)],
+        [*prefix, sys.executable, *command],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -70,13 +72,22 @@ def variant(work: Path, sizes: dict[str, int], suffix: str, seeds: dict[str, Pat
     def name(base: str) -> str:
         return base + suffix
 
+    # NOTE: with and without probes back to back, twice, in alternation: the same
+    # machine state for both figures (issue 14).
+    plain: list[float] = []
+    probed: list[float] = []
+    for half in (0, 1):
+        plain += _inproc(work / f"inproc{suffix}-{half}", sizes["p2r"] // 2, pin)
+        probed += _inproc(work / f"inproc{suffix}-p{half}", sizes["p2r"] // 2, pin, PROBES)
     figs = [
+        latency(name("pickup_to_relay_ms"), "ms", plain, target("pickup_to_relay_ms")),
         latency(
-            name("pickup_to_relay_ms"),
+            name("pickup_to_relay_ms_4probes"),
             "ms",
-            _inproc(work / f"inproc{suffix}", sizes["p2r"], pin),
+            probed,
             target("pickup_to_relay_ms"),
-        )
+            note=f"{PROBES} chilled zones read every {PROBE_SAMPLE_S} s meanwhile",
+        ),
     ]
     http_dir = _copy_seed(seeds["http"], work / f"http{suffix}")
     res = httpbench.run(http_dir, seeds["http_layout"], {1: sizes["c1"], 20: sizes["c20"]}, pin)
@@ -172,13 +183,24 @@ def idle_figures(work: Path, seconds: int) -> list[Figure]:
     stack = footprint.stack_rss_mb()
     broker = Broker(work / "idle-broker", save_each=False).start()
     try:
+        probes = example_with_probes(work / "idle_4probes")
         found = footprint.idle(
-            {"": work / "idle", "_1core": work / "idle_1core"}, seconds, broker.port
+            {"": work / "idle", "_1core": work / "idle_1core", "_4probes": probes.parent},
+            seconds,
+            broker.port,
+            {"_4probes": probes},
         )
     finally:
         broker.stop()
     figs = [value("stack_rss_mb", "MB", 1, stack, note="the mandated stack imported, nothing else")]
     for suffix, (rss, cpu) in found.items():
+        if suffix == "_4probes":
+            note = f"demo layout with {PROBES} chilled zones read every {PROBE_SAMPLE_S} s"
+            figs += [
+                value("idle_rss_mb" + suffix, "MB", 1, rss, note=note),
+                value("idle_cpu_pct" + suffix, "% of a core", seconds, cpu, note=note),
+            ]
+            continue
         pin = bool(suffix)
         figs += [
             value(
@@ -218,13 +240,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--markdown", type=Path, metavar="RESULTS", help="print the README table of a run"
     )
-    parser.add_argument("--inproc", nargs=2, metavar=("COUNT", "WORKDIR"), help=argparse.SUPPRESS)
+    parser.add_argument("--inproc", nargs=3, help=argparse.SUPPRESS)  # COUNT WORKDIR PROBES
     args = parser.parse_args(argv)
     if args.markdown:
         print(markdown(json.loads(args.markdown.read_text())))
         return 0
     if args.inproc:
-        print(json.dumps(inproc.pickup_to_relay(Path(args.inproc[1]), int(args.inproc[0]))))
+        count, workdir, probes = args.inproc
+        print(json.dumps(inproc.pickup_to_relay(Path(workdir), int(count), int(probes))))
         return 0
     sizes = QUICK if args.quick else FULL
     work = args.out / "work"
