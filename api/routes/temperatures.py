@@ -19,6 +19,8 @@ from locker.store.temperatures import Row, TemperatureLog
 
 router = APIRouter(tags=["temperatures"])
 MAX_SPAN = timedelta(days=400)
+_LENGTH = {"day": timedelta(days=1), "week": timedelta(days=7)}
+_OUT_OF_RANGE = "from and to must be times between the years 2 and 9998"
 
 
 class ReadingOut(BaseModel):
@@ -53,8 +55,12 @@ def _span(
 ) -> tuple[datetime, datetime]:
     if zone is not None and runtime.service.rules.zone(zone) is None:
         raise NotFound(f"no chilled zone {zone!r}")
-    end = end or runtime.service.clock_now() + timedelta(seconds=1)
-    start = start or end - timedelta(days=1)
+    try:
+        end = end or runtime.service.clock_now() + timedelta(seconds=1)
+        start = start or end - timedelta(days=1)
+        start.astimezone(UTC), end.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise Invalid(_OUT_OF_RANGE) from exc
     if start >= end:
         raise Invalid("from must be before to")
     if end - start > MAX_SPAN:
@@ -150,8 +156,12 @@ def chart(
     spec = runtime.service.rules.zone(zone)
     if spec is None:
         raise NotFound(f"no chilled zone {zone!r}")
-    end = end or runtime.service.clock_now() + timedelta(seconds=1)
-    start = end - (timedelta(days=1) if span == "day" else timedelta(days=7))
+    try:
+        end = end or runtime.service.clock_now() + timedelta(seconds=1)
+        start = end - _LENGTH[span]
+        start.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise Invalid(_OUT_OF_RANGE) from exc
     rows = _rows(runtime, zone, start, end)
     body = chart_svg(spec.id, spec.limit_c, spec.critical_c, start, end, rows)
     return Response(body, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
