@@ -264,8 +264,13 @@ def build(
     runtime.ticker.status = runtime.status_line
     runtime.ticker.checkpoint = store.checkpoint
     runtime.sampler, runtime.probes = build_sampler(settings, service, simulate)
-    log_ = TemperatureLog(engine)
-    runtime.ticker.chores.append(Chore(COMPACT_EVERY_S, lambda: log_.compact(clock.now())))
+    readings = TemperatureLog(engine)
+
+    def thin_readings() -> None:
+        if service.clock_trusted():  # a clock far ahead would take real readings for old
+            readings.compact(service.clock_now())
+
+    runtime.ticker.chores.append(Chore(COMPACT_EVERY_S, thin_readings))
     return runtime
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel
 
 from api.auth import AnyRole
@@ -19,6 +21,7 @@ from locker.store.temperatures import Row, TemperatureLog
 
 router = APIRouter(tags=["temperatures"])
 MAX_SPAN = timedelta(days=400)
+MAX_ROWS = 50_000  # one zone: about a week of samples, or a year of 5-minute slots past it
 _LENGTH = {"day": timedelta(days=1), "week": timedelta(days=7)}
 _OUT_OF_RANGE = "from and to must be times between the years 2 and 9998"
 
@@ -69,7 +72,13 @@ def _span(
 
 
 def _rows(runtime: Runtime, zone: str | None, start: datetime, end: datetime) -> list[Row]:
-    return TemperatureLog(runtime.engine).readings(zone, start, end)
+    rows = TemperatureLog(runtime.engine).readings(zone, start, end, MAX_ROWS + 1)
+    if len(rows) > MAX_ROWS:
+        raise Invalid(
+            f"more than {MAX_ROWS:,} readings in that period: ask for a shorter one, "
+            "or for the CSV (/temperatures.csv has no limit)"
+        )
+    return rows
 
 
 Since = Annotated[AwareDatetime | None, Query(alias="from", description="default: to - 24 h")]
@@ -114,7 +123,7 @@ def temperatures(
     )
 
 
-@router.get("/temperatures.csv", response_class=Response, summary="Readings, CSV")
+@router.get("/temperatures.csv", response_class=StreamingResponse, summary="Readings, CSV")
 def temperatures_csv(
     _who: AnyRole,
     runtime: RuntimeDep,
@@ -123,17 +132,26 @@ def temperatures_csv(
     end: Until = None,
 ) -> Response:
     start, end = _span(runtime, zone, start, end)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["zone", "time_utc", "celsius", "fault", "min_c", "max_c", "samples"])
-    for r in _rows(runtime, zone, start, end):
-        writer.writerow(
-            [r.zone, r.at.astimezone(UTC).isoformat(), _num(r.celsius), r.fault or "",
-             _num(r.min_c), _num(r.max_c), r.samples]
-        )  # fmt: skip
+    pages = TemperatureLog(runtime.engine).pages(zone, start, end)
+
+    def lines() -> Iterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(["zone", "time_utc", "celsius", "fault", "min_c", "max_c", "samples"])
+        for page in pages:
+            for r in page:
+                writer.writerow(
+                    [r.zone, r.at.astimezone(UTC).isoformat(), _num(r.celsius), r.fault or "",
+                     _num(r.min_c), _num(r.max_c), r.samples]
+                )  # fmt: skip
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+        yield out.getvalue()
+
     name = f"temperatures-{zone or 'all'}-{start:%Y%m%d}-{end:%Y%m%d}.csv"
-    return Response(
-        out.getvalue(),
+    return StreamingResponse(
+        lines(),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

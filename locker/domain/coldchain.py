@@ -9,9 +9,13 @@ above ``max_c`` plus the handling tolerance break the chain at once; so does
 time above past ``max_minutes_above`` (decision 34). A broken chain holds the
 item (decision 32) unless its zone says ``on_broken = "warn"``.
 
-Only a trusted clock advances a record. After a restart an item's record is
-*pending* until it has been brought up to date on one: until then its code
-opens nothing.
+After a restart an item's record is *pending*: the downtime can only be
+measured on a trusted clock, so until a sample on one has counted it, the
+record waits and the item's code opens nothing. While the service runs, every
+sample counts, trusted clock or not: the running clock still measures the time
+between two samples, and a warm fridge must hold its baskets whatever NTP says.
+A staff release forgives what was counted so far (``baseline``): the chain can
+break again.
 """
 
 from __future__ import annotations
@@ -39,6 +43,12 @@ def zone_problem(txn: Txn, rules: Rules, cid: str) -> str | None:
     if spec is None:
         return None
     return healthy(spec, txn.zone(spec.id), txn.now, stale_s(rules))
+
+
+def keeps(rules: Rules, cid: str, max_c: float | None) -> bool:
+    """``cid``'s zone is set to keep an item of limit ``max_c`` (its health aside)."""
+    spec = rules.zone_of(cid)
+    return spec is None or spec.limit_c <= (rules.cold.default_max_c if max_c is None else max_c)
 
 
 def unfit(txn: Txn, rules: Rules, max_c: float) -> tuple[set[str], list[str]]:
@@ -69,19 +79,26 @@ def zone_sampled(
     txn.add_reading(reading)
     for event in events:
         txn.emit(event.type, **event.data)
-    if not trusted:
-        return  # time cannot be measured: the records wait, and count the gap later
     for cid in spec.compartments:
         res = txn.holder(cid)
-        if res is not None and res.state is State.DEPOSITED and res.cold is not None:
-            account(txn, rules, spec, res, reading.celsius)
+        if res is None or res.state is not State.DEPOSITED or res.cold is None:
+            continue
+        if txn.cold_pending(res.id) and not trusted:
+            continue  # the downtime cannot be measured yet: counted once the clock is
+        account(txn, rules, spec, res, reading.celsius, sample=True)
 
 
 def account(
-    txn: Txn, rules: Rules, spec: ZoneSpec, res: Reservation, celsius: float | None
+    txn: Txn,
+    rules: Rules,
+    spec: ZoneSpec,
+    res: Reservation,
+    celsius: float | None,
+    sample: bool,
 ) -> Reservation:
     """Bring ``res``'s record up to ``txn.now`` with ``celsius`` as the reading that stands
-    for the time since the last one (None: no trustworthy reading)."""
+    for the time since the last one (None: no trustworthy reading). Only a new ``sample``
+    counts toward the readings in a row above the tolerance (a pickup reuses the last)."""
     rec = res.cold
     assert rec is not None and res.deposited_at is not None
     since = rec.until or res.deposited_at
@@ -90,18 +107,26 @@ def account(
     above_s = span - covered  # the locker was down, or the probe silent
     if celsius is None or celsius > rec.max_c:
         above_s += covered
-    spikes = rec.spikes
-    if celsius is not None and celsius <= rec.max_c + rules.cold.tolerance_c:
-        spikes = 0
-    elif celsius is not None and (spikes == 0 or span >= rules.cold.sample_s / 2):
-        spikes += 1  # NOTE: a second reading within the same period is not "in a row"
+    spikes, spike_at = rec.spikes, rec.spike_at
+    if not sample or celsius is None:
+        pass
+    elif celsius <= rec.max_c + rules.cold.tolerance_c:
+        spikes, spike_at = 0, None
+    elif spike_at is None or (txn.now - spike_at).total_seconds() >= rules.cold.sample_s / 2:
+        # NOTE: a second reading within the same period is not "in a row"
+        spikes, spike_at = spikes + 1, txn.now
     peak = rec.peak_c if celsius is None or (rec.peak_c or -1e9) >= celsius else celsius
     rec = rec.with_(
-        minutes_above=rec.minutes_above + above_s / 60, spikes=spikes, peak_c=peak, until=txn.now
+        minutes_above=rec.minutes_above + above_s / 60,
+        spikes=spikes,
+        spike_at=spike_at,
+        peak_c=peak,
+        until=txn.now,
     )
     txn.settle_cold(res.id)
     res = res.with_(cold=rec, updated_at=txn.now)
-    if rec.broken_at is None and (spikes >= 2 or rec.minutes_above > spec.max_minutes_above):
+    over = rec.minutes_above - rec.baseline > spec.max_minutes_above
+    if rec.broken_at is None and (spikes >= 2 or over):
         res = _break(txn, spec, res)
     txn.put(res)
     return res
@@ -140,11 +165,15 @@ def check_pickup(txn: Txn, rules: Rules, res: Reservation, trusted: bool) -> Res
         return res
     if txn.cold_pending(res.id) and not trusted:
         raise ColdPending("the locker restarted: waiting for a trusted clock to check the cold")
-    if not trusted:
-        return res
     state = txn.zone(spec.id)
-    fresh = state is not None and state.read_at is not None and state.fault is None
-    res = account(txn, rules, spec, res, state.celsius if fresh and state else None)
+    fresh = (
+        state is not None
+        and state.fault is None
+        and state.read_at is not None
+        and (txn.now - state.read_at).total_seconds() <= stale_s(rules)
+    )
+    celsius = state.celsius if fresh and state is not None else None
+    res = account(txn, rules, spec, res, celsius, sample=False)
     if res.state is State.HELD:
         txn.fail(held_error(res))  # the hold is committed, the code refused
     return res

@@ -158,7 +158,8 @@ def _update_accepted(
     if _reference_taken(txn, req):
         reject(txn, res.id, req.version, "reference is used by another reservation")
         return None
-    if current is not None and current.in_service and _fits(current, req):
+    keeps = not req.chilled or current is None or coldchain.keeps(rules, current.id, req.max_c)
+    if current is not None and current.in_service and _fits(current, req) and keeps:
         comp: Compartment | None = current
     else:
         comp = pick(txn, rules, req.size, req.chilled, req.accessible, req.max_c)

@@ -93,8 +93,10 @@ class ColdRecord:
     minutes_above: float = 0.0  # above max_c, or without a trustworthy reading
     peak_c: float | None = None  # the warmest reading while it was inside
     spikes: int = 0  # readings in a row above max_c + the handling tolerance
+    spike_at: datetime | None = None  # the last of them
     until: datetime | None = None  # accounted up to this time (a trusted clock)
     broken_at: datetime | None = None
+    baseline: float = 0.0  # minutes above forgiven by a staff release (decision 32)
 
     def with_(self, **changes: object) -> ColdRecord:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -37,7 +37,9 @@ class ColdChainService(ServiceCore):
                 raise Conflict(f"reservation {res.id} is {res.state}, not held")
             released = res.with_(state=State.DEPOSITED, held_reason=None, updated_at=txn.now)
             if released.cold is not None:
-                released = released.with_(cold=released.cold.with_(until=txn.now, spikes=0))
+                rec = released.cold  # checked by staff: the allowance starts again
+                fresh = rec.with_(until=txn.now, spikes=0, spike_at=None, broken_at=None)
+                released = released.with_(cold=fresh.with_(baseline=rec.minutes_above))
             txn.put(released)
             txn.emit(
                 "reservation.released",

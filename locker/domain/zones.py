@@ -162,8 +162,7 @@ def _excursion(
         return state.with_(above_since=None, peak_c=None), []
     if value > spec.limit_c - spec.hysteresis_c:
         return state, []  # back under the limit, not yet by the hysteresis: still in alarm
-    began = state.above_since or state.alarm_since
-    minutes = round((now - began).total_seconds() / 60, 1)
+    minutes = round((now - state.alarm_since).total_seconds() / 60, 1)
     event = ZoneEvent(
         "temperature.ok", {"zone": spec.id, "celsius": value, "alarm_minutes": minutes}
     )

@@ -119,15 +119,20 @@ def reservation_from(row: ReservationRow) -> Reservation:
     )
 
 
+_COLD_TIMES = ("until", "broken_at", "spike_at")
+
+
 def cold_json(rec: ColdRecord) -> str:
     data = asdict(rec)
-    data["until"], data["broken_at"] = _t(rec.until), _t(rec.broken_at)
+    for name in _COLD_TIMES:
+        data[name] = _t(data[name])
     return json.dumps(data)
 
 
 def cold_from(text: str) -> ColdRecord:
     data = json.loads(text)
-    data["until"], data["broken_at"] = _d(data["until"]), _d(data["broken_at"])
+    for name in _COLD_TIMES:
+        data[name] = _d(data.get(name))
     return ColdRecord(**data)
 
 

@@ -9,6 +9,7 @@ least a year whatever the other retention settings (decision 29).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -40,17 +41,34 @@ class TemperatureLog:
     def readings(
         self, zone: str | None, start: datetime, end: datetime, limit: int = 100_000
     ) -> list[Row]:
-        """Rows of ``zone`` (every zone: None) with ``start <= at < end``, oldest first."""
+        """Rows of ``zone`` (every zone: None) with ``start <= at < end``, oldest first; at
+        most ``limit`` of them."""
+        return next(self.pages(zone, start, end, limit), [])
+
+    def pages(
+        self, zone: str | None, start: datetime, end: datetime, size: int = 10_000
+    ) -> Iterator[list[Row]]:
+        """Every row of ``zone`` from ``start`` to ``end``, ``size`` at a time (the CSV of a
+        year, without holding it in memory)."""
         sql = (
-            "SELECT zone, at, celsius, fault, min_c, max_c, samples FROM temperature "
-            "WHERE at >= ? AND at < ? AND (? IS NULL OR zone = ?) ORDER BY at, id LIMIT ?"
+            "SELECT id, zone, at, celsius, fault, min_c, max_c, samples FROM temperature "
+            "WHERE at < ? AND (? IS NULL OR zone = ?) AND (at > ? OR (at = ? AND id > ?)) "
+            "ORDER BY at, id LIMIT ?"
         )
-        args = (utc_text(start), utc_text(end), zone, zone, limit)
-        with self._engine.connect() as conn:
-            found = conn.exec_driver_sql(sql, args).all()
-        return [
-            Row(z, datetime.fromisoformat(at), c, f, lo, hi, n) for z, at, c, f, lo, hi, n in found
-        ]
+        after, after_id, until = utc_text(start), -1, utc_text(end)
+        while True:
+            with self._engine.connect() as conn:
+                args = (until, zone, zone, after, after, after_id, size)
+                found = conn.exec_driver_sql(sql, args).all()
+            if not found:
+                return
+            yield [
+                Row(z, datetime.fromisoformat(at), c, f, lo, hi, n)
+                for _, z, at, c, f, lo, hi, n in found
+            ]
+            if len(found) < size:
+                return
+            after_id, after = found[-1][0], found[-1][2]
 
     def compact(self, now: datetime, batch: int = 2_000) -> int:
         """Merge up to ``batch`` samples older than a week into 5-minute slots and drop
