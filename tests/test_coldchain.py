@@ -409,3 +409,26 @@ def test_readings_in_a_row_are_a_sampling_period_apart(cab: Cabinet) -> None:
     assert cab.reservation()["state"] == "deposited"
     cab.hold(9.5, 5 / 60, step_s=5)  # +25 s: 15 s after the first counted one
     assert cab.reservation()["state"] == "held"
+
+
+def test_answered_readings_survive_a_kill(tmp_path: Path) -> None:
+    """The service killed (SIGKILL, as a power cut) right after a sample was answered:
+    the reading and the zone's alarm are on disk (the simulated fridge starts again at
+    3 °C: the alarm ends on the first sample)."""
+    import signal
+
+    from tests.procs import ServiceProcess
+
+    svc = ServiceProcess(tmp_path).start()
+    try:
+        hand, admin = svc.client(), svc.client("demo-admin")
+        assert hand.post("/api/v1/sim/zones/Z1", json={"celsius": 9.0}).status_code == 200
+        svc.stop(signal.SIGKILL)
+        svc.start()
+        body = admin.get("/api/v1/temperatures?zone=Z1").json()
+        assert any(r["celsius"] and r["celsius"] > 8.5 for r in body["readings"])
+        events = [e["type"] for e in admin.get("/api/v1/events?after_seq=0&limit=100").json()]
+        assert events.count("temperature.alarm") == 1
+        assert events.index("temperature.alarm") < events.index("temperature.ok")
+    finally:
+        svc.stop()
