@@ -292,6 +292,12 @@ def build_sampler(
 
         probes = SimulatedProbes(devices)
         root = probes.root
+    elif not Path(root).is_dir():  # the zones report "missing": chilled items go nowhere
+        log.error(
+            "no 1-Wire devices at %s: dtoverlay=w1-gpio,gpiopin=%d in /boot/firmware/config.txt?",
+            root,
+            settings.cold_chain.w1_pin,
+        )
     cold = settings.cold_chain
     sampler = Sampler(
         service,
