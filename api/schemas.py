@@ -36,6 +36,9 @@ class ReservationOut(BaseModel):
     deposit_code: str | None = Field(default=None, description="admin only, while live")
     pickup_code: str | None = Field(default=None, description="admin only, while live")
     qr_payload: str | None = Field(default=None, description="admin only, while live")
+    delegate: bool = False
+    delegate_code: str | None = Field(default=None, description="admin only, while live")
+    delegate_qr_payload: str | None = Field(default=None, description="admin only, while live")
     held_reason: str | None = None
     cold: ColdOut | None = Field(default=None, description="chilled items")
     dwell_until: datetime | None = Field(default=None, description="chilled, once deposited")
@@ -67,6 +70,7 @@ class ReservationOut(BaseModel):
                 broken=res.cold.broken_at is not None,
             ),
             dwell_until=res.dwell_until,
+            delegate=res.delegate,
             **(codes or {}),
         )
 
@@ -89,6 +93,19 @@ class Opened(BaseModel):
         default=None, description="cold_chain: the item's cold chain broke (on_broken = warn)"
     )
     message_fr: str | None = None
+    others: int | None = Field(
+        default=None, description="other items waiting for the same person: /pickups/others"
+    )
+
+
+class Skipped(BaseModel):
+    compartment: str
+    reason: str = Field(description="held, cold_pending, expired or unavailable")
+
+
+class OthersOut(BaseModel):
+    opened: list[str] = Field(description="compartments unlocked, in the pulse queue's order")
+    skipped: list[Skipped]
 
 
 class ColdOut(BaseModel):

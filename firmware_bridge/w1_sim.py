@@ -31,9 +31,21 @@ def w1_slave(celsius: float, crc_ok: bool = True) -> str:
 class SimulatedProbes:
     """A fake ``/sys/bus/w1/devices`` with one probe per zone, set from the sim route."""
 
-    def __init__(self, devices: dict[str, str], celsius: float = 3.0, seed: int | None = None):
-        """``devices``: zone id -> probe directory name (``28-…``)."""
-        self.root = Path(tempfile.mkdtemp(prefix="locker-w1-"))
+    def __init__(
+        self,
+        devices: dict[str, str],
+        root: Path | None = None,
+        celsius: float = 3.0,
+        seed: int | None = None,
+    ) -> None:
+        """``devices``: zone id -> probe directory name (``28-…``); ``root``: where the tree
+        goes (emptied first; default a new temporary directory)."""
+        if root is None:
+            root = Path(tempfile.mkdtemp(prefix="locker-w1-"))
+        else:
+            shutil.rmtree(root, ignore_errors=True)  # a tree a killed run left behind
+            root.mkdir(parents=True)
+        self.root = root
         self._devices = dict(devices)
         self._celsius = {zone: celsius for zone in devices}
         self._fault: dict[str, str | None] = {zone: None for zone in devices}

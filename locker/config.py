@@ -90,7 +90,7 @@ class LockoutConfig(_Strict):
     max_lockout_s: float = Field(default=86_400.0, gt=0)
     level_decay_s: float = Field(default=86_400.0, gt=0)
     strike_limit: float = Field(default=10.0, ge=1)
-    forgive_per_day: float = Field(default=2.0, ge=0)
+    forgive_per_day: float = Field(default=1.0, ge=0)
 
     def policy(self) -> LockoutPolicy:
         return LockoutPolicy(**self.model_dump())
@@ -126,6 +126,9 @@ class KioskConfig(_Strict):
         default_factory=list, description="scrypt hashes of courier PINs: `locker hash-pin`"
     )
     courier_idle_s: float = Field(default=600.0, gt=0, le=3600)
+    group_pickup: bool = Field(
+        default=True, description="after a pickup, offer to open the person's other items"
+    )
 
     @model_validator(mode="after")
     def _hashes(self) -> KioskConfig:
@@ -224,10 +227,13 @@ class Settings(BaseSettings):
             {c.id for c in self.compartments},
             self.gpio_pins(),
         )
-        years = self.lockout.policy().expected_years_to_open(len(self.compartments))
+        # NOTE: every compartment may hold a reservation with a carer's code: twice the
+        # live codes in the worst case (decision 27).
+        live = 2 * len(self.compartments)
+        years = self.lockout.policy().expected_years_to_open(live)
         if years < FLOOR_YEARS:
             errors.append(
-                f"lockout: with {len(self.compartments)} live codes an attacker at one terminal "
+                f"lockout: with {live} live codes an attacker at one terminal "
                 f"would open a door in {years:,.0f} years on average; the floor is "
                 f"{FLOOR_YEARS:,.0f}: lower forgive_per_day"
             )

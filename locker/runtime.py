@@ -290,7 +290,8 @@ def build_sampler(
     if simulate:
         from firmware_bridge.w1_sim import SimulatedProbes
 
-        probes = SimulatedProbes(devices)
+        # NOTE: beside the database, so a run killed without stopping leaves nothing in /tmp
+        probes = SimulatedProbes(devices, Path(settings.storage.path).parent / "sim-w1")
         root = probes.root
     elif not Path(root).is_dir():  # the zones report "missing": chilled items go nowhere
         log.error(

@@ -72,7 +72,7 @@ def test_every_published_message_fits_the_document(tmp_path: Path) -> None:
         wait_for(lambda: locker.mqtt is not None and locker.mqtt.connected.is_set())
         service, sim = locker.service, locker.sim
         assert sim is not None
-        server.send("reservations", UPSERT)
+        server.send("reservations", {**UPSERT, "delegate": True})  # v1.1: a carer's code
         server.send(
             "reservations",
             {**UPSERT, "reservation_id": "D-1", "kind": "dropoff", "size": "S", "reference": None},
@@ -91,8 +91,8 @@ def test_every_published_message_fits_the_document(tmp_path: Path) -> None:
         door_cycle(locker, cid)  # deposited
         res = service.reservation("R-2031")
         assert res is not None
-        service.pickup("kiosk-0@1", service.codes_of(res)["pickup_code"])
-        door_cycle(locker, cid)  # collected
+        service.pickup("kiosk-0@1", service.codes_of(res)["delegate_code"])
+        door_cycle(locker, cid)  # collected, by the carer
         server.send(
             "reservations", {**UPSERT, "reference": None, "reservation_id": "E-1", "size": "L"}
         )
@@ -141,6 +141,11 @@ def test_every_published_message_fits_the_document(tmp_path: Path) -> None:
     events = validator("events")
     for raw in server.raw_events:
         events.validate(json.loads(raw))
+    deposited = next(e for e in server.unique() if e["type"] == "parcel.deposited")
+    assert deposited["delegate_code"] != deposited["pickup_code"]
+    assert deposited["delegate_qr_payload"].endswith(deposited["delegate_code"])
+    collected = next(e for e in server.unique() if e["type"] == "parcel.collected")
+    assert collected["by"] == "delegate"
     assert server_status is not None
     validator("status").validate(server_status)
 

@@ -86,7 +86,7 @@ def test_field_and_layout_errors_are_listed_together(tmp_path: Path) -> None:
 
 
 def test_lockout_floor_is_enforced(tmp_path: Path) -> None:
-    path = broken_copy(tmp_path, "forgive_per_day = 2.0", "forgive_per_day = 20.0")
+    path = broken_copy(tmp_path, "forgive_per_day = 1.0", "forgive_per_day = 20.0")
     assert any(p.startswith("(top level): lockout:") for p in problems(path))
 
 

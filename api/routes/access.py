@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 
 from api.auth import AnyRole, Depositor
 from api.deps import ServiceDep
 from api.errors import cold_warning_fr
-from api.schemas import DepositIn, Opened, PickupIn
+from api.schemas import DepositIn, Opened, OthersOut, PickupIn, Skipped
 from locker.domain.errors import Invalid
 from locker.domain.service import LockerService
 
@@ -54,15 +54,43 @@ async def deposit(body: DepositIn, who: Depositor, service: ServiceDep) -> Opene
     summary="Open a compartment with a pickup code",
     responses={404: {"description": "unknown code"}, 429: {"description": "locked out"}},
 )
-async def pickup(body: PickupIn, who: AnyRole, service: ServiceDep) -> Opened:
+async def pickup(body: PickupIn, who: AnyRole, service: ServiceDep, request: Request) -> Opened:
     if who.role not in ("kiosk", "admin"):
         raise HTTPException(403, "pickup codes are typed at the kiosk")
     cid = service.pickup(who.terminal, body.code, body.qr_payload)
-    return opened(service, cid)
+    return opened(service, cid, who.terminal, group_pickup(request))
 
 
-def opened(service: LockerService, cid: str) -> Opened:
-    """The answer to a pickup: in warn mode, says that the item's cold chain broke."""
-    if not service.cold_warning(cid):
-        return Opened(compartment=cid)
-    return Opened(compartment=cid, warning="cold_chain", message_fr=cold_warning_fr())
+def group_pickup(request: Request) -> bool:
+    return bool(request.app.state.runtime.settings.kiosk.group_pickup)
+
+
+def opened(service: LockerService, cid: str, terminal: str, group: bool) -> Opened:
+    """The answer to a pickup: in warn mode, says that the item's cold chain broke; with
+    group pickup, how many other items wait for the same person."""
+    answer = Opened(
+        compartment=cid, others=service.others_waiting(terminal) or None if group else None
+    )
+    if service.cold_warning(cid):
+        answer.warning, answer.message_fr = "cold_chain", cold_warning_fr()
+    return answer
+
+
+@router.post(
+    "/pickups/others",
+    response_model=OthersOut,
+    summary="Open the other items of the person who just collected here",
+    responses={409: {"description": "no pickup with this code here in the last 2 minutes"}},
+)
+async def pickup_others(
+    body: PickupIn, who: AnyRole, service: ServiceDep, request: Request
+) -> OthersOut:
+    """The pickup code just used at this terminal (within 2 minutes; never a carer's code):
+    the other items waiting for the same recipient open one after the other. Held items,
+    and those that cannot open now, are skipped and named."""
+    if who.role not in ("kiosk", "admin"):
+        raise HTTPException(403, "pickup codes are typed at the kiosk")
+    if not group_pickup(request):
+        raise HTTPException(404, "group pickup is off (kiosk.group_pickup)")
+    done, skipped = service.pickup_others(who.terminal, body.code, body.qr_payload)
+    return OthersOut(opened=done, skipped=[Skipped(**s) for s in skipped])

@@ -18,7 +18,7 @@ from api.auth import (
 )
 from api.deps import ServiceDep
 from api.live import LiveHub
-from api.routes.access import opened
+from api.routes.access import group_pickup, opened
 from api.schemas import Opened, PickupIn, _In
 from locker.domain.model import Kind, Purpose, State
 from locker.pins import verify_pin
@@ -52,11 +52,13 @@ class Parcel(BaseModel):
     response_model_exclude_none=True,
     summary="Open with any code",
 )
-async def use_code(body: PickupIn, who: Kiosk, service: ServiceDep) -> CodeOpened:
+async def use_code(body: PickupIn, who: Kiosk, service: ServiceDep, request: Request) -> CodeOpened:
     """A code typed or scanned at the kiosk: a pickup code, or a dropoff's deposit code.
     Async on purpose, as the door routes (api/routes/access.py)."""
     purpose, cid = service.use_code(who.terminal, body.code, body.qr_payload)
-    answer = opened(service, cid) if purpose is Purpose.PICKUP else Opened(compartment=cid)
+    group = group_pickup(request)
+    pickup = purpose is Purpose.PICKUP
+    answer = opened(service, cid, who.terminal, group) if pickup else Opened(compartment=cid)
     return CodeOpened(**answer.model_dump(), purpose=purpose.value)
 
 

@@ -154,8 +154,11 @@ def _break(txn: Txn, spec: ZoneSpec, res: Reservation) -> Reservation:
     return res.with_(state=State.HELD, held_reason="cold_chain")
 
 
-def check_pickup(txn: Txn, rules: Rules, res: Reservation, trusted: bool) -> Reservation:
-    """Before a chilled item's door opens: its record brought up to date, or a refusal."""
+def check_pickup(
+    txn: Txn, rules: Rules, res: Reservation, trusted: bool, fail: bool = True
+) -> Reservation:
+    """Before a chilled item's door opens: its record brought up to date, or a refusal.
+    A chain that breaks now is committed and refused (``fail``), or answered held."""
     if res.state is State.HELD:
         raise held_error(res)
     if res.cold is None or res.compartment is None or res.state is not State.DEPOSITED:
@@ -174,7 +177,7 @@ def check_pickup(txn: Txn, rules: Rules, res: Reservation, trusted: bool) -> Res
     )
     celsius = state.celsius if fresh and state is not None else None
     res = account(txn, rules, spec, res, celsius, sample=False)
-    if res.state is State.HELD:
+    if res.state is State.HELD and fail:
         txn.fail(held_error(res))  # the hold is committed, the code refused
     return res
 

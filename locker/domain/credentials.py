@@ -56,21 +56,30 @@ def find_code(
     digest = sealer.digest(code)
     res = txn.by_digest(digest)
     if res is not None:
-        sealed = res.pickup_code if want_pickup else res.deposit_code
-        if sealed is not None and not sealed.used and hmac.compare_digest(sealed.digest, digest):
+        sealed = _matching(res, digest, want_pickup)
+        if sealed is not None and not sealed.used:
             return res, sealed
         return WrongCode("unknown code")  # a live code, but of the other kind
     dead = store.find_by_digest(digest)
     if dead is None:
         return WrongCode("unknown code")
-    sealed = dead.pickup_code if want_pickup else dead.deposit_code
-    if sealed is None or not hmac.compare_digest(sealed.digest, digest):
+    if _matching(dead, digest, want_pickup) is None:
         return WrongCode("unknown code")
     if dead.state is State.EXPIRED:
         return WrongCode("code expired", reason="expired")
     if dead.state is State.CANCELLED:
         return WrongCode("reservation cancelled", reason="cancelled")
     return WrongCode("code already used", reason="used")
+
+
+def _matching(res: Reservation, digest: str, want_pickup: bool) -> SealedCode | None:
+    """The code of ``res`` whose digest is ``digest``, of the kind asked for: a pickup code
+    or the carer's (delegate) code, or a dropoff's deposit code."""
+    kinds = (res.pickup_code, res.delegate_code) if want_pickup else (res.deposit_code,)
+    for sealed in kinds:
+        if sealed is not None and hmac.compare_digest(sealed.digest, digest):
+            return sealed
+    return None
 
 
 def check_usable(txn: Txn, res: Reservation, clock_trusted: bool) -> None:
@@ -87,11 +96,21 @@ def check_usable(txn: Txn, res: Reservation, clock_trusted: bool) -> None:
         raise Unavailable(f"door {cid} is already opening")
 
 
-def consume(txn: Txn, res: Reservation, want_pickup: bool) -> Reservation:
-    """Mark the code used: it never opens a door again."""
+def consume(
+    txn: Txn, res: Reservation, want_pickup: bool, sealed: SealedCode | None = None
+) -> Reservation:
+    """Mark the code used: it never opens a door again. A pickup spends the pickup code
+    and the carer's code together, whichever of them ``sealed`` is."""
     if want_pickup:
         assert res.pickup_code is not None
-        updated = res.with_(pickup_code=replace(res.pickup_code, used=True), updated_at=txn.now)
+        by = "delegate" if sealed is not None and sealed == res.delegate_code else "pickup"
+        delegate = res.delegate_code
+        updated = res.with_(
+            pickup_code=replace(res.pickup_code, used=True),
+            delegate_code=None if delegate is None else replace(delegate, used=True),
+            collected_by=by,
+            updated_at=txn.now,
+        )
     else:
         assert res.deposit_code is not None and res.kind is Kind.DROPOFF
         updated = res.with_(deposit_code=replace(res.deposit_code, used=True), updated_at=txn.now)

@@ -93,9 +93,20 @@ def _complete(txn: Txn, rules: Rules, sealer: CodeSealer, opening: Opening) -> N
         return
     cid = opening.compartment
     if opening.purpose is Purpose.DEPOSIT and res.state is State.ACCEPTED:
-        code, digest = new_code(sealer.digest, txn.live_digests())
+        taken = txn.live_digests()
+        code, digest = new_code(sealer.digest, taken)
+        secrets = {"pickup_code": code, "qr_payload": qr_payload(rules.locker_id, code)}
+        delegate = None
+        if res.delegate:  # a carer's code beside the resident's (contract v1.1)
+            carer, carer_digest = new_code(sealer.digest, taken | {digest})
+            delegate = SealedCode(carer_digest, sealer.seal(carer))
+            secrets |= {
+                "delegate_code": carer,
+                "delegate_qr_payload": qr_payload(rules.locker_id, carer),
+            }
         deposit = res.deposit_code
         res = res.with_(
+            delegate_code=delegate,
             state=State.DEPOSITED,
             deposited_at=txn.now,
             updated_at=txn.now,
@@ -111,11 +122,12 @@ def _complete(txn: Txn, rules: Rules, sealer: CodeSealer, opening: Opening) -> N
             "parcel.deposited",
             reservation_id=res.id,
             compartment=cid,
-            secrets={"pickup_code": code, "qr_payload": qr_payload(rules.locker_id, code)},
+            secrets=secrets,
         )
     elif opening.purpose is Purpose.PICKUP and res.holds_compartment and res.deposited_at:
         txn.put(res.with_(state=State.COLLECTED, closed_at=txn.now, updated_at=txn.now))
-        txn.emit("parcel.collected", reservation_id=res.id, compartment=cid)
+        by = res.collected_by or "pickup"
+        txn.emit("parcel.collected", reservation_id=res.id, compartment=cid, by=by)
     elif opening.purpose is Purpose.RETURN and res.state in _RETURNABLE and res.deposited_at:
         txn.put(res.with_(state=State.RETURNED, closed_at=txn.now, updated_at=txn.now))
         txn.emit("parcel.returned", reservation_id=res.id, compartment=cid)
@@ -136,7 +148,14 @@ def jam(txn: Txn, opening: Opening, interrupted: bool = False) -> None:
     res = txn.reservation(opening.reservation_id) if opening.reservation_id else None
     if res is not None:
         if opening.purpose is Purpose.PICKUP and res.state is State.DEPOSITED and res.pickup_code:
-            txn.put(res.with_(pickup_code=replace(res.pickup_code, used=False)))
+            delegate = res.delegate_code  # both codes back: the pickup never happened
+            txn.put(
+                res.with_(
+                    pickup_code=replace(res.pickup_code, used=False),
+                    delegate_code=None if delegate is None else replace(delegate, used=False),
+                    collected_by=None,
+                )
+            )
         elif (
             opening.purpose is Purpose.DEPOSIT and res.state is State.ACCEPTED and res.deposit_code
         ):

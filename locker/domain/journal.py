@@ -142,8 +142,7 @@ class Journal:
     def by_digest(self, digest: str) -> Reservation | None:
         for changes in reversed(self._unwritten()):
             for res in changes.reservations.values():
-                codes = (res.deposit_code, res.pickup_code)
-                if any(code is not None and code.digest == digest for code in codes):
+                if any(code is not None and code.digest == digest for code in res.codes()):
                     return res
         return None
 

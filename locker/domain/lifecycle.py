@@ -14,7 +14,7 @@ from locker.domain.rules import Rules, Upsert
 from locker.domain.state import Txn
 
 # Fields an upsert may not change once the item is in the compartment (decision 14).
-_FROZEN_AFTER_DEPOSIT = ("kind", "size", "chilled", "accessible", "reference")
+_FROZEN_AFTER_DEPOSIT = ("kind", "size", "chilled", "accessible", "reference", "delegate")
 
 
 def reject(txn: Txn, reservation_id: str, version: int | None, reason: str) -> None:
@@ -133,6 +133,7 @@ def _create(txn: Txn, rules: Rules, sealer: CodeSealer, req: Upsert) -> Reservat
         updated_at=txn.now,
         deposit_code=sealed,
         cold=coldchain.record_for(rules, req.max_c) if req.chilled else None,
+        delegate=req.delegate,
     )
     txn.put(res)
     _accepted_event(txn, res, code)
@@ -187,6 +188,7 @@ def _update_accepted(
         deposit_code=sealed,
         updated_at=txn.now,
         cold=coldchain.record_for(rules, req.max_c) if req.chilled else None,
+        delegate=req.delegate,
     )
     txn.put(updated)
     _accepted_event(txn, updated, code)

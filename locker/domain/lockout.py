@@ -44,7 +44,7 @@ class LockoutPolicy:
     max_lockout_s: float = DAY_S
     level_decay_s: float = DAY_S
     strike_limit: float = 10.0
-    forgive_per_day: float = 2.0
+    forgive_per_day: float = 1.0
 
     def duration(self, level: int) -> float:
         """Length of the ``level``-th lockout in a row (level 1 is the first)."""

@@ -124,6 +124,9 @@ class Reservation:
     held_reason: str | None = None  # why a held item must not be handed over
     cold: ColdRecord | None = None  # chilled items: the item's limit and its record
     dwell_until: datetime | None = None  # chilled items: out of the box by then at the latest
+    delegate: bool = False  # a carer may collect: a second code at deposit (contract v1.1)
+    delegate_code: SealedCode | None = None
+    collected_by: str | None = None  # "pickup" or "delegate": the code that opened it
 
     @property
     def holds_compartment(self) -> bool:
@@ -141,12 +144,16 @@ class Reservation:
         if self.state is State.ACCEPTED and self.kind is Kind.DROPOFF:
             code = self.deposit_code
         elif self.state in (State.DEPOSITED, State.HELD):
-            # NOTE: a held item's code stays known, to show the held screen rather
+            # NOTE: a held item's codes stay known, to show the held screen rather
             # than count a right code as a wrong one (decision 32).
-            code = self.pickup_code
+            return [c for c in (self.pickup_code, self.delegate_code) if c and not c.used]
         else:
             code = None
         return [code] if code is not None and not code.used else []
+
+    def codes(self) -> tuple[SealedCode | None, ...]:
+        """Every code it was ever given, live or spent."""
+        return (self.deposit_code, self.pickup_code, self.delegate_code)
 
     def with_(self, **changes: object) -> Reservation:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -45,6 +45,7 @@ class Upsert:
     recipient: str | None = None
     reference: str | None = None
     max_c: float | None = None  # chilled only: the item's limit (default: the config's)
+    delegate: bool = False  # a carer may collect: a second code at deposit
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,11 +24,11 @@ from locker.domain.model import (
     State,
 )
 from locker.domain.rules import Cancel, ReservationMessage, Upsert
-from locker.domain.service_cold import ColdChainService
+from locker.domain.service_group import GroupPickupService
 from locker.domain.state import LockerState, Txn
 
 
-class LockerService(ColdChainService):
+class LockerService(GroupPickupService):
     """Every state change: HTTP, MQTT, door switches, the ticker (see :mod:`.core`)."""
 
     # -- reservations -------------------------------------------------------
@@ -117,8 +117,10 @@ class LockerService(ColdChainService):
         self, terminal: str, code: str | None, qr: str | None, kinds: tuple[bool, ...]
     ) -> tuple[Purpose, str]:
         locker_id, digits = parse_credential(code, qr)
+        opened: list[Reservation] = []  # the reservation a pickup code (not a carer's) opened
 
         def work(txn: Txn) -> tuple[Purpose, str]:
+            opened.clear()  # run again if what it read was lost
             credentials.ensure_not_locked(txn, terminal)
             refusals = []
             for want_pickup in kinds:
@@ -126,14 +128,16 @@ class LockerService(ColdChainService):
                     txn, self.rules, self._sealer, self._store, locker_id, digits, want_pickup
                 )
                 if isinstance(found, tuple):
-                    res, _ = found
+                    res, sealed = found
                     trusted = self.clock_trusted()
                     if want_pickup:  # a held item is refused whatever its deadline
                         res = coldchain.check_pickup(txn, self.rules, res, trusted)
                     else:
                         res = coldchain.deposit_target(txn, self.rules, res)
                     credentials.check_usable(txn, res, trusted)
-                    res = credentials.consume(txn, res, want_pickup)
+                    res = credentials.consume(txn, res, want_pickup, sealed)
+                    if want_pickup and res.collected_by == "pickup":
+                        opened.append(res)
                     purpose = Purpose.PICKUP if want_pickup else Purpose.DEPOSIT
                     assert res.compartment is not None
                     doors.start_opening(txn, res.compartment, purpose, res.id, by="code")
@@ -146,7 +150,12 @@ class LockerService(ColdChainService):
             credentials.count_wrong(txn, self.rules, terminal, refusals[0], near)
             return Purpose.PICKUP, ""
 
-        return self._run(work)
+        answer = self._run(work)
+        if opened:
+            self._note_pickup(terminal, digits, opened[0])
+        elif answer[1]:  # a carer's code or a deposit: nothing else opens after it
+            self._forget_pickup(terminal)
+        return answer
 
     def courier_sign_in(self, terminal: str, pin_ok: Callable[[], bool]) -> None:
         """A courier PIN typed at ``terminal``: wrong ones count toward its lockout."""
@@ -331,11 +340,16 @@ class LockerService(ColdChainService):
     def codes_of(self, res: Reservation) -> dict[str, str]:
         """The live codes of ``res`` in clear, for staff to re-display."""
         shown: dict[str, str] = {}
-        for name, sealed in (("deposit_code", res.deposit_code), ("pickup_code", res.pickup_code)):
+        named = (
+            ("deposit_code", "qr_payload", res.deposit_code),
+            ("pickup_code", "qr_payload", res.pickup_code),
+            ("delegate_code", "delegate_qr_payload", res.delegate_code),
+        )
+        for name, qr_name, sealed in named:
             if sealed is not None and sealed in res.live_codes():
                 code = self._sealer.unseal(sealed.sealed)
                 shown[name] = code
-                shown["qr_payload"] = qr_payload(self.rules.locker_id, code)
+                shown[qr_name] = qr_payload(self.rules.locker_id, code)
         return shown
 
     def free_counts(self) -> dict[str, int]:

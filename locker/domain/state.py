@@ -38,6 +38,7 @@ class LockerState:
         self.holders: dict[str, str] = {}  # compartment id -> reservation id
         self.codes: dict[str, str] = {}  # live code digest -> reservation id
         self.references: dict[str, str] = {}  # parcel reference -> reservation id
+        self.recipients: dict[str, set[str]] = {}  # recipient -> live reservation ids
         for res in snapshot.reservations.values():
             self._put(res)
         self.free = FreeIndex()
@@ -61,11 +62,13 @@ class LockerState:
     def _drop(self, old: Reservation) -> None:
         if old.compartment and self.holders.get(old.compartment) == old.id:
             del self.holders[old.compartment]
-        for code in (old.deposit_code, old.pickup_code):
+        for code in old.codes():
             if code is not None and self.codes.get(code.digest) == old.id:
                 del self.codes[code.digest]
         if old.reference and self.references.get(old.reference) == old.id:
             del self.references[old.reference]
+        if old.recipient:
+            self.recipients.get(old.recipient, set()).discard(old.id)
         self.reservations.pop(old.id, None)
 
     def _put(self, res: Reservation) -> None:
@@ -81,6 +84,8 @@ class LockerState:
             self.codes[code.digest] = res.id
         if res.reference:
             self.references[res.reference] = res.id
+        if res.recipient:
+            self.recipients.setdefault(res.recipient, set()).add(res.id)
 
     def touched(self, changes: Changes) -> set[str]:
         """The compartments whose freedom ``changes`` may alter."""
@@ -167,6 +172,15 @@ class Txn:
                 return res
         rid = self.state.references.get(reference)
         return None if rid is None else self.reservation(rid)
+
+    def by_recipient(self, recipient: str) -> list[Reservation]:
+        """Live reservations for ``recipient``, as this transaction sees them."""
+        ids = set(self.state.recipients.get(recipient, ()))
+        ids |= {r.id for r in self.changes.reservations.values() if r.recipient == recipient}
+        found = [self.reservation(rid) for rid in sorted(ids)]
+        return [
+            r for r in found if r is not None and r.holds_compartment and r.recipient == recipient
+        ]
 
     # -- compartments -------------------------------------------------------
     def compartment(self, cid: str) -> Compartment:

@@ -59,7 +59,7 @@ def compartment_from(row: CompartmentRow, base: Compartment) -> Compartment:
 
 
 def reservation_row(res: Reservation) -> dict[str, object]:
-    dep, pick = res.deposit_code, res.pickup_code
+    dep, pick, carer = res.deposit_code, res.pickup_code, res.delegate_code
     live = res.holds_compartment
     return {
         "id": res.id,
@@ -87,6 +87,11 @@ def reservation_row(res: Reservation) -> dict[str, object]:
         "held_reason": res.held_reason,
         "cold": None if res.cold is None else cold_json(res.cold),
         "dwell_until": _t(res.dwell_until),
+        "delegate": res.delegate,
+        "delegate_digest": carer and carer.digest,
+        "delegate_sealed": carer.sealed if carer and live else None,
+        "delegate_used": bool(carer and carer.used),
+        "collected_by": res.collected_by,
     }
 
 
@@ -116,6 +121,9 @@ def reservation_from(row: ReservationRow) -> Reservation:
         held_reason=row.held_reason,
         cold=None if row.cold is None else cold_from(row.cold),
         dwell_until=_d(row.dwell_until),
+        delegate=row.delegate,
+        delegate_code=_code(row.delegate_digest, row.delegate_sealed, row.delegate_used),
+        collected_by=row.collected_by,
     )
 
 

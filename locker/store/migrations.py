@@ -68,6 +68,15 @@ STEPS: list[list[str]] = [
             samples INTEGER NOT NULL, bucket_s INTEGER NOT NULL)""",
         "CREATE INDEX ix_temperature_zone_at ON temperature (zone, at)",
     ],
+    # 5: a carer's code beside the resident's, and which of them collected.
+    [
+        "ALTER TABLE reservation ADD COLUMN delegate BOOLEAN NOT NULL DEFAULT 0",
+        "ALTER TABLE reservation ADD COLUMN delegate_digest VARCHAR",
+        "ALTER TABLE reservation ADD COLUMN delegate_sealed VARCHAR",
+        "ALTER TABLE reservation ADD COLUMN delegate_used BOOLEAN NOT NULL DEFAULT 0",
+        "ALTER TABLE reservation ADD COLUMN collected_by VARCHAR",
+        "CREATE INDEX ix_reservation_delegate_digest ON reservation (delegate_digest)",
+    ],
 ]
 
 LATEST = len(STEPS)

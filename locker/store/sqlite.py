@@ -223,6 +223,7 @@ class SqliteStore:
                 select(ReservationRow).where(
                     (col(ReservationRow.pickup_digest) == digest)
                     | (col(ReservationRow.deposit_digest) == digest)
+                    | (col(ReservationRow.delegate_digest) == digest)
                 )
             ).first()
             return None if row is None else convert.reservation_from(row)

@@ -46,6 +46,11 @@ class ReservationRow(SQLModel, table=True):
     held_reason: str | None = None
     cold: str | None = None  # JSON: the chilled item's cold-chain record
     dwell_until: str | None = None
+    delegate: bool = False
+    delegate_digest: str | None = Field(default=None, index=True)
+    delegate_sealed: str | None = None
+    delegate_used: bool = False
+    collected_by: str | None = None
 
 
 class OpeningRow(SQLModel, table=True):

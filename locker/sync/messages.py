@@ -28,6 +28,8 @@ from locker.sync.events_v11 import (
 )
 from locker.sync.fields import Code, EventBase, Id, IsoTime, Msg, Timestamp, Version
 
+QrPayload = Annotated[str, Field(pattern=r"^LKR1:[^:]+:[0-9]{8}$")]
+
 
 # -- server -> locker: reservations ------------------------------------------
 class UpsertFields(Msg):
@@ -45,6 +47,9 @@ class UpsertFields(Msg):
     max_c: float | None = Field(
         default=None, ge=-30, le=20, description="v1.1, chilled only: the item's limit in °C"
     )
+    delegate: StrictBool = Field(
+        default=False, description="v1.1: a carer may collect, with a second code"
+    )
 
     def to_domain(self) -> Upsert:
         return Upsert(
@@ -58,6 +63,7 @@ class UpsertFields(Msg):
             recipient=self.recipient,
             reference=self.reference,
             max_c=self.max_c,
+            delegate=self.delegate,
         )
 
 
@@ -135,13 +141,18 @@ class ParcelDeposited(EventBase):
     reservation_id: Id
     compartment: Id
     pickup_code: Code
-    qr_payload: Annotated[str, Field(pattern=r"^LKR1:[^:]+:[0-9]{8}$")]
+    qr_payload: QrPayload
+    delegate_code: Code | None = Field(default=None, description="v1.1: the carer's code")
+    delegate_qr_payload: QrPayload | None = None
 
 
 class ParcelCollected(EventBase):
     type: Literal["parcel.collected"]
     reservation_id: Id
     compartment: Id
+    by: Literal["pickup", "delegate"] | None = Field(
+        default=None, description="v1.1: the code that opened it"
+    )
 
 
 class ParcelReturned(EventBase):
