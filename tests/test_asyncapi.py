@@ -185,6 +185,10 @@ def test_cold_chain_messages_fit_the_document(tmp_path: Path) -> None:
         assert cab.client.post("/api/v1/reservations/P-1/release", headers=ADMIN).is_success
         cab.hold(3.0, 1, zone="Z2")  # temperature.ok
         server.wait_event("temperature.ok", zone="Z2")
+        assert cab.pickup().status_code == 200
+        problem = {"compartment": "B3", "problem": "damaged", "keep": True}
+        kiosk = {"Authorization": "Bearer demo-kiosk"}
+        assert cab.client.post("/api/v1/kiosk/problems", json=problem, headers=kiosk).is_success
         wait_for(lambda: (server.status or {}).get("temperatures", {}).get("Z2") is not None)
         status = server.status
         wait_for(lambda: runtime.store.backlog() == 0)
@@ -202,6 +206,7 @@ def test_cold_chain_messages_fit_the_document(tmp_path: Path) -> None:
         "sensor.fault",
         "sensor.ok",
         "cold_chain.broken",
+        "parcel.problem",
     } <= seen
     events = validator("events")
     for raw in server.raw_events:

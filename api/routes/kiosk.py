@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -112,3 +112,44 @@ def stream(_who: KioskUser, hub: Annotated[LiveHub, Depends(get_hub)]) -> Stream
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+class ProblemIn(_In):
+    compartment: str = Field(max_length=16)
+    problem: Literal["empty", "damaged", "wrong_item", "door", "other"]
+    keep: bool = Field(default=False, description="damaged only: the person keeps the item")
+
+
+class ProblemOut(BaseModel):
+    outcome: str = Field(description="held (staff will look), kept or recorded")
+    message_fr: str
+    message_en: str
+    phone: str
+
+
+_NEXT = {
+    "held": (
+        "Merci. L'article reste dans la consigne : la conciergerie vérifie et vous recontacte.",
+        "Thank you. The item stays in the locker: the conciergerie checks and will contact you.",
+    ),
+    "kept": (
+        "Merci. Le problème est noté : la conciergerie vous recontacte.",
+        "Thank you. The problem is noted: the conciergerie will contact you.",
+    ),
+    "recorded": (
+        "Merci. Le problème est transmis à la conciergerie.",
+        "Thank you. The problem has been passed on to the conciergerie.",
+    ),
+}
+
+
+@router.post("/kiosk/problems", response_model=ProblemOut, summary="Report a problem")
+def report_problem(
+    body: ProblemIn, who: Kiosk, service: ServiceDep, request: Request
+) -> ProblemOut:
+    """A person reports a problem with the compartment that opened for them at this kiosk
+    in the last 10 minutes: ``parcel.problem``, and the item follows decision 32."""
+    outcome = service.report_problem(who.terminal, body.compartment, body.problem, body.keep)
+    fr, en = _NEXT[outcome]
+    phone = request.app.state.runtime.settings.phone
+    return ProblemOut(outcome=outcome, message_fr=fr, message_en=en, phone=phone)

@@ -124,7 +124,12 @@ def _complete(txn: Txn, rules: Rules, sealer: CodeSealer, opening: Opening) -> N
             compartment=cid,
             secrets=secrets,
         )
-    elif opening.purpose is Purpose.PICKUP and res.holds_compartment and res.deposited_at:
+    elif (
+        opening.purpose is Purpose.PICKUP
+        and res.holds_compartment
+        and res.state is not State.HELD  # a problem reported while it was open
+        and res.deposited_at
+    ):
         txn.put(res.with_(state=State.COLLECTED, closed_at=txn.now, updated_at=txn.now))
         by = res.collected_by or "pickup"
         txn.emit("parcel.collected", reservation_id=res.id, compartment=cid, by=by)

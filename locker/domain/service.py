@@ -24,11 +24,11 @@ from locker.domain.model import (
     State,
 )
 from locker.domain.rules import Cancel, ReservationMessage, Upsert
-from locker.domain.service_group import GroupPickupService
+from locker.domain.service_problems import ProblemService
 from locker.domain.state import LockerState, Txn
 
 
-class LockerService(GroupPickupService):
+class LockerService(ProblemService):
     """Every state change: HTTP, MQTT, door switches, the ticker (see :mod:`.core`)."""
 
     # -- reservations -------------------------------------------------------
@@ -118,9 +118,11 @@ class LockerService(GroupPickupService):
     ) -> tuple[Purpose, str]:
         locker_id, digits = parse_credential(code, qr)
         opened: list[Reservation] = []  # the reservation a pickup code (not a carer's) opened
+        door: list[tuple[str, str]] = []  # (compartment, reservation) it opened
 
         def work(txn: Txn) -> tuple[Purpose, str]:
             opened.clear()  # run again if what it read was lost
+            door.clear()
             credentials.ensure_not_locked(txn, terminal)
             refusals = []
             for want_pickup in kinds:
@@ -141,6 +143,7 @@ class LockerService(GroupPickupService):
                     purpose = Purpose.PICKUP if want_pickup else Purpose.DEPOSIT
                     assert res.compartment is not None
                     doors.start_opening(txn, res.compartment, purpose, res.id, by="code")
+                    door.append((res.compartment, res.id))
                     return purpose, res.compartment
                 refusals.append(found)
             for refusal in refusals:
@@ -151,6 +154,8 @@ class LockerService(GroupPickupService):
             return Purpose.PICKUP, ""
 
         answer = self._run(work)
+        for cid, rid in door:
+            self._note_opened(terminal, cid, rid)
         if opened:
             self._note_pickup(terminal, digits, opened[0])
         elif answer[1]:  # a carer's code or a deposit: nothing else opens after it

@@ -7,6 +7,8 @@ that the probes and staff drive; the rules themselves are in
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from locker.domain import coldchain
 from locker.domain.core import ServiceCore
 from locker.domain.errors import Conflict, NotFound
@@ -36,6 +38,13 @@ class ColdChainService(ServiceCore):
             if res.state is not State.HELD:
                 raise Conflict(f"reservation {res.id} is {res.state}, not held")
             released = res.with_(state=State.DEPOSITED, held_reason=None, updated_at=txn.now)
+            if released.pickup_code is not None:  # its codes valid again (decision 32)
+                carer = released.delegate_code
+                released = released.with_(
+                    pickup_code=replace(released.pickup_code, used=False),
+                    delegate_code=None if carer is None else replace(carer, used=False),
+                    collected_by=None,
+                )
             if released.cold is not None:
                 rec = released.cold  # checked by staff: the allowance starts again
                 fresh = rec.with_(until=txn.now, spikes=0, spike_at=None, broken_at=None)

@@ -77,4 +77,11 @@ class GroupPickupService(ColdChainService):
         def work(txn: Txn) -> tuple[list[str], list[dict[str, str]]]:
             return group.open_others(txn, rules, recent, trusted)
 
-        return self._run(work)
+        opened, skipped = self._run(work)
+        holders = self._view(lambda state: {cid: state.holders.get(cid) for cid in opened})
+        for cid in opened:
+            self._note_opened(terminal, cid, holders.get(cid) or recent.reservation_id)
+        return opened, skipped
+
+    def _note_opened(self, terminal: str, cid: str, reservation_id: str) -> None:
+        """Which compartment opened for whom at ``terminal`` (problem reports)."""

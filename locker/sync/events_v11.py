@@ -78,7 +78,15 @@ class ColdChainBroken(EventBase):
     )
 
 
+class ParcelProblem(EventBase):
+    type: Literal["parcel.problem"]
+    reservation_id: Id
+    compartment: Id
+    problem: Literal["empty", "damaged", "wrong_item", "door", "other"]
+
+
 V11_EVENTS = (
+    ParcelProblem,
     ReservationDeadline,
     ReservationHeld,
     ReservationReleased,

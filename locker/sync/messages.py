@@ -18,6 +18,7 @@ from locker.domain.rules import Upsert
 from locker.sync.events_v11 import (
     ColdChainBroken,
     HeldReason,
+    ParcelProblem,
     ReservationDeadline,
     ReservationHeld,
     ReservationReleased,
@@ -264,7 +265,8 @@ EventMessage = Annotated[
     | TemperatureOk
     | SensorFaultEvent
     | SensorOk
-    | ColdChainBroken,
+    | ColdChainBroken
+    | ParcelProblem,
     Field(discriminator="type"),
 ]
 

@@ -1,0 +1,124 @@
+"""A problem at the box (issue 15, decisions 31 and 32): what each kind does to the item
+and the compartment, through the service and the real app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from locker.domain.errors import Conflict, Invalid
+from locker.domain.model import State
+from tests.conftest import ADMIN, COURIER, KIOSK, Harness
+from tests.test_lifecycle import deposit_and_close, events, upsert
+
+T = "kiosk-0@local"
+
+
+def opened(h: Harness) -> str:
+    upsert(h)
+    code = deposit_and_close(h)
+    return h.service.pickup(T, code)
+
+
+def state(h: Harness) -> State:
+    res = h.service.reservation("R-1")
+    assert res is not None
+    return res.state
+
+
+@pytest.mark.parametrize(
+    ("problem", "reason"), [("empty", "reported_empty"), ("wrong_item", "wrong_item")]
+)
+def test_empty_or_not_mine_holds_and_collects_nothing(
+    harness: Harness, problem: str, reason: str
+) -> None:
+    cid = opened(harness)
+    assert harness.service.report_problem(T, cid, problem) == "held"
+    harness.cycle_door(cid)  # the door shut after the report: nothing collected
+    assert state(harness) is State.HELD
+    kinds = [e["type"] for e in events(harness)]
+    assert "parcel.collected" not in kinds
+    assert next(e for e in events(harness) if e["type"] == "parcel.problem")["problem"] == problem
+    assert next(e for e in events(harness) if e["type"] == "reservation.held")["reason"] == reason
+    comp = harness.service.compartments_by_id()[cid]
+    assert not comp.in_service and comp.service_reason is not None
+    harness.service.release("R-1")  # staff checked: the code works again
+    harness.service.set_service(cid, True)
+    code = harness.service.codes_of(harness.service.reservation("R-1"))["pickup_code"]  # type: ignore[arg-type]
+    assert harness.service.pickup(T, code) == cid
+
+
+def test_reported_after_the_door_shut_it_is_held_again(harness: Harness) -> None:
+    cid = opened(harness)
+    harness.cycle_door(cid)
+    assert state(harness) is State.COLLECTED
+    assert harness.service.report_problem(T, cid, "wrong_item") == "held"
+    assert state(harness) is State.HELD
+    assert harness.service.free_counts()["M"] == 4  # held: the compartment is not free
+
+
+def test_damaged_kept_or_left(harness: Harness) -> None:
+    cid = opened(harness)
+    assert harness.service.report_problem(T, cid, "damaged", keep=True) == "kept"
+    harness.cycle_door(cid)
+    assert state(harness) is State.COLLECTED
+    upsert(harness, "R-2", reference="C-2")
+    code = deposit_and_close(harness, "R-2")
+    cid2 = harness.service.pickup(T, code)
+    assert harness.service.report_problem(T, cid2, "damaged", keep=False) == "held"
+    harness.cycle_door(cid2)
+    res = harness.service.reservation("R-2")
+    assert res is not None and res.state is State.HELD and res.held_reason == "damaged"
+    assert harness.service.compartments_by_id()[cid2].in_service  # only the item is held
+    assert harness.service.return_item("R-2") == cid2  # staff take it back
+
+
+def test_door_and_other(harness: Harness) -> None:
+    cid = opened(harness)
+    assert harness.service.report_problem(T, cid, "other") == "recorded"
+    assert harness.service.report_problem(T, cid, "door") == "recorded"
+    assert not harness.service.compartments_by_id()[cid].in_service
+    assert state(harness) is State.DEPOSITED
+
+
+def test_only_a_compartment_opened_here_lately(harness: Harness) -> None:
+    cid = opened(harness)
+    with pytest.raises(Conflict):
+        harness.service.report_problem("kiosk-1@local", cid, "empty")
+    with pytest.raises(Conflict):
+        harness.service.report_problem(T, "C4", "empty")
+    with pytest.raises(Invalid):
+        harness.service.report_problem(T, cid, "smelly")
+    harness.clock.advance(601)
+    with pytest.raises(Conflict):
+        harness.service.report_problem(T, cid, "empty")
+    assert state(harness) is State.DEPOSITED
+
+
+def test_over_rest_the_person_is_told_what_follows(app_client: Any) -> None:
+    from tests.test_api import book, door_cycle, state_of
+
+    client, runtime = app_client
+    book(client)
+    cid = client.post("/api/v1/deposits", json={"reservation_id": "R-2031"}, headers=COURIER)
+    cid = cid.json()["compartment"]
+    door_cycle(client, runtime, cid)
+    code = state_of(client, "R-2031")["pickup_code"]
+    assert client.post("/api/v1/kiosk/codes", json={"code": code}, headers=KIOSK).is_success
+    r = client.post(
+        "/api/v1/kiosk/problems", json={"compartment": cid, "problem": "empty"}, headers=KIOSK
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["outcome"] == "held" and "recontacte" in body["message_fr"]
+    assert body["phone"] == "04 75 00 00 00"
+    assert state_of(client, "R-2031")["state"] == "held"
+    r = client.post(
+        "/api/v1/kiosk/problems", json={"compartment": cid, "problem": "x"}, headers=KIOSK
+    )
+    assert r.status_code == 422
+    r = client.post(
+        "/api/v1/kiosk/problems", json={"compartment": cid, "problem": "empty"}, headers=ADMIN
+    )
+    assert r.status_code == 409  # admin's terminal opened nothing
