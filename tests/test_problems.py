@@ -122,3 +122,16 @@ def test_over_rest_the_person_is_told_what_follows(app_client: Any) -> None:
         "/api/v1/kiosk/problems", json={"compartment": cid, "problem": "empty"}, headers=ADMIN
     )
     assert r.status_code == 409  # admin's terminal opened nothing
+
+
+def test_at_a_deposit_nothing_is_held(harness: Harness) -> None:
+    from locker.domain.model import Kind
+
+    upsert(harness, kind=Kind.DROPOFF, recipient=None)
+    res = harness.service.reservation("R-1")
+    assert res is not None
+    code = harness.service.codes_of(res)["deposit_code"]
+    cid = harness.service.deposit_with_code(T, code)
+    assert harness.service.report_problem(T, cid, "wrong_item") == "recorded"
+    assert not harness.service.compartments_by_id()[cid].in_service  # someone's item there
+    assert state(harness) is State.ACCEPTED

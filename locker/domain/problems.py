@@ -32,8 +32,8 @@ def report(txn: Txn, res: Reservation, cid: str, problem: str, keep: bool) -> st
         txn.put_compartment(comp.with_(in_service=False, service_reason=_OUT_OF_SERVICE[problem]))
     if problem == "damaged" and keep:
         return "kept"
-    if problem not in _HELD_AS:
-        return "recorded"
+    if problem not in _HELD_AS or res.deposited_at is None:
+        return "recorded"  # nothing of theirs inside (a deposit): staff look at the compartment
     holder = txn.holder(cid)
     if holder is not None and holder.id != res.id:
         return "recorded"  # the compartment went to someone else meanwhile: staff look
