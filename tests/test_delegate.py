@@ -136,3 +136,10 @@ def test_over_rest_admin_sees_both_codes_a_courier_neither(app_client: Any) -> N
     assert r.status_code == 200 and r.json() == {"compartment": cid, "purpose": "pickup"}
     r = client.post("/api/v1/kiosk/codes", json={"code": admin["pickup_code"]}, headers=KIOSK)
     assert r.status_code == 410 and r.json()["reason"] == "used"
+
+
+def test_a_dropoff_has_no_carer(harness: Harness) -> None:
+    from locker.domain.model import Kind
+
+    with pytest.raises(Rejected, match="delegate is for deliveries only"):
+        upsert(harness, kind=Kind.DROPOFF, recipient=None, delegate=True)

@@ -49,13 +49,38 @@ def test_empty_or_not_mine_holds_and_collects_nothing(
     assert harness.service.pickup(T, code) == cid
 
 
-def test_reported_after_the_door_shut_it_is_held_again(harness: Harness) -> None:
+def test_reported_after_the_door_shut_the_compartment_is_checked(harness: Harness) -> None:
     cid = opened(harness)
     harness.cycle_door(cid)
     assert state(harness) is State.COLLECTED
-    assert harness.service.report_problem(T, cid, "wrong_item") == "held"
-    assert state(harness) is State.HELD
-    assert harness.service.free_counts()["M"] == 4  # held: the compartment is not free
+    assert harness.service.report_problem(T, cid, "wrong_item") == "recorded"
+    assert state(harness) is State.COLLECTED  # collected is final (contract v1.1)
+    assert not harness.service.compartments_by_id()[cid].in_service  # staff look first
+
+
+def test_one_report_per_opening_and_only_by_the_same_person(harness: Harness) -> None:
+    cid = opened(harness)
+    assert harness.service.report_problem(T, cid, "damaged", keep=True) == "kept"
+    with pytest.raises(Conflict):
+        harness.service.report_problem(T, cid, "damaged", keep=False)  # reported already
+    upsert(harness, "R-2", reference="C-2")
+    code2 = deposit_and_close(harness, "R-2")
+    cid2 = harness.service.pickup(T, code2)
+    upsert(harness, "R-3", reference="C-3")
+    code3 = deposit_and_close(harness, "R-3")
+    assert harness.service.pickup(T, code3) != cid2  # the next person at this kiosk
+    with pytest.raises(Conflict):
+        harness.service.report_problem(T, cid2, "empty")  # not theirs to report
+
+
+def test_a_report_never_shuts_someone_elses_compartment(harness: Harness) -> None:
+    cid = opened(harness)
+    harness.cycle_door(cid)
+    upsert(harness, "R-2", reference="C-2")  # the compartment is booked again meanwhile
+    other = harness.service.reservation("R-2")
+    assert other is not None and other.compartment == cid
+    assert harness.service.report_problem(T, cid, "empty") == "recorded"
+    assert harness.service.compartments_by_id()[cid].in_service
 
 
 def test_damaged_kept_or_left(harness: Harness) -> None:
@@ -74,11 +99,11 @@ def test_damaged_kept_or_left(harness: Harness) -> None:
     assert harness.service.return_item("R-2") == cid2  # staff take it back
 
 
-def test_door_and_other(harness: Harness) -> None:
+@pytest.mark.parametrize(("problem", "in_service"), [("door", False), ("other", True)])
+def test_door_and_other(harness: Harness, problem: str, in_service: bool) -> None:
     cid = opened(harness)
-    assert harness.service.report_problem(T, cid, "other") == "recorded"
-    assert harness.service.report_problem(T, cid, "door") == "recorded"
-    assert not harness.service.compartments_by_id()[cid].in_service
+    assert harness.service.report_problem(T, cid, problem) == "recorded"
+    assert harness.service.compartments_by_id()[cid].in_service is in_service
     assert state(harness) is State.DEPOSITED
 
 

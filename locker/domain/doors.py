@@ -13,6 +13,7 @@ from locker.domain.rules import Rules
 from locker.domain.state import Txn
 
 _RETURNABLE = (State.EXPIRED, State.HELD)
+_REPORTED = ("reported_empty", "wrong_item", "damaged")  # held by the person at the door
 
 
 def start_opening(
@@ -127,7 +128,7 @@ def _complete(txn: Txn, rules: Rules, sealer: CodeSealer, opening: Opening) -> N
     elif (
         opening.purpose is Purpose.PICKUP
         and res.holds_compartment
-        and res.state is not State.HELD  # a problem reported while it was open
+        and res.held_reason not in _REPORTED  # a problem reported while it was open
         and res.deposited_at
     ):
         txn.put(res.with_(state=State.COLLECTED, closed_at=txn.now, updated_at=txn.now))

@@ -49,11 +49,11 @@ def waiting(txn: Txn, first: RecentPickup) -> list[Reservation]:
 
 def open_others(
     txn: Txn, rules: Rules, first: RecentPickup, trusted: bool
-) -> tuple[list[str], list[dict[str, str]]]:
+) -> tuple[list[tuple[str, str]], list[dict[str, str]]]:
     """Open every other item of ``first``'s recipient that may open now: the compartments
-    opened, and the ones skipped with why (``held``, ``cold_pending``, ``expired``,
-    ``unavailable``)."""
-    opened: list[str] = []
+    opened with their reservations, and the ones skipped with why (``held``,
+    ``cold_pending``, ``expired``, ``unavailable``)."""
+    opened: list[tuple[str, str]] = []
     skipped: list[dict[str, str]] = []
     for res in waiting(txn, first):
         cid = res.compartment or ""
@@ -71,5 +71,5 @@ def open_others(
             continue
         res = credentials.consume(txn, res, True, res.pickup_code)
         doors.start_opening(txn, cid, Purpose.PICKUP, res.id, by="group")
-        opened.append(cid)
+        opened.append((cid, res.id))
     return opened, skipped

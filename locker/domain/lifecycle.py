@@ -112,6 +112,9 @@ def _create(txn: Txn, rules: Rules, sealer: CodeSealer, req: Upsert) -> Reservat
     if _reference_taken(txn, req):
         reject(txn, req.reservation_id, req.version, "reference is used by another reservation")
         return None
+    if req.delegate and req.kind is Kind.DROPOFF:
+        reject(txn, req.reservation_id, req.version, "delegate is for deliveries only")
+        return None
     comp = pick(txn, rules, req.size, req.chilled, req.accessible, req.max_c)
     if comp is None:
         reject(txn, req.reservation_id, req.version, _no_fit(txn, rules, req))

@@ -23,22 +23,24 @@ _OUT_OF_SERVICE = {
 }
 
 
-def report(txn: Txn, res: Reservation, cid: str, problem: str, keep: bool) -> str:
-    """Record ``problem`` of ``res`` in ``cid``; answer what follows: ``held`` (staff will
-    look: the item is not handed over), ``kept`` (damaged, kept) or ``recorded``."""
+def report(txn: Txn, res: Reservation, cid: str, problem: str, keep: bool, pickup: bool) -> str:
+    """Record ``problem`` of ``res`` in ``cid`` (opened for a ``pickup``, or a deposit);
+    answer what follows: ``held`` (staff will look: the item is not handed over),
+    ``kept`` (damaged, kept) or ``recorded``."""
     txn.emit("parcel.problem", reservation_id=res.id, compartment=cid, problem=problem)
+    holder = txn.holder(cid)
+    if holder is not None and holder.id != res.id:
+        return "recorded"  # the compartment is someone else's now: staff look, nothing shuts
     if problem in _OUT_OF_SERVICE:
         comp = txn.compartment(cid)
         txn.put_compartment(comp.with_(in_service=False, service_reason=_OUT_OF_SERVICE[problem]))
     if problem == "damaged" and keep:
         return "kept"
-    if problem not in _HELD_AS or res.deposited_at is None:
-        return "recorded"  # nothing of theirs inside (a deposit): staff look at the compartment
-    holder = txn.holder(cid)
-    if holder is not None and holder.id != res.id:
-        return "recorded"  # the compartment went to someone else meanwhile: staff look
-    if res.state is not State.HELD:
-        reason = _HELD_AS[problem]
-        txn.put(res.with_(state=State.HELD, held_reason=reason, closed_at=None, updated_at=txn.now))
-        txn.emit("reservation.held", reservation_id=res.id, compartment=cid, reason=reason)
+    if problem not in _HELD_AS or not pickup or res.state is not State.DEPOSITED:
+        # a deposit (nothing of theirs inside), or already collected: only deposited ->
+        # held is in the contract; staff look at the compartment
+        return "held" if res.state is State.HELD else "recorded"
+    reason = _HELD_AS[problem]
+    txn.put(res.with_(state=State.HELD, held_reason=reason, updated_at=txn.now))
+    txn.emit("reservation.held", reservation_id=res.id, compartment=cid, reason=reason)
     return "held"

@@ -118,7 +118,7 @@ class LockerService(ProblemService):
     ) -> tuple[Purpose, str]:
         locker_id, digits = parse_credential(code, qr)
         opened: list[Reservation] = []  # the reservation a pickup code (not a carer's) opened
-        door: list[tuple[str, str]] = []  # (compartment, reservation) it opened
+        door: list[tuple[str, str, bool]] = []  # (compartment, reservation, a pickup) opened
 
         def work(txn: Txn) -> tuple[Purpose, str]:
             opened.clear()  # run again if what it read was lost
@@ -143,7 +143,7 @@ class LockerService(ProblemService):
                     purpose = Purpose.PICKUP if want_pickup else Purpose.DEPOSIT
                     assert res.compartment is not None
                     doors.start_opening(txn, res.compartment, purpose, res.id, by="code")
-                    door.append((res.compartment, res.id))
+                    door.append((res.compartment, res.id, want_pickup))
                     return purpose, res.compartment
                 refusals.append(found)
             for refusal in refusals:
@@ -154,8 +154,10 @@ class LockerService(ProblemService):
             return Purpose.PICKUP, ""
 
         answer = self._run(work)
-        for cid, rid in door:
-            self._note_opened(terminal, cid, rid)
+        if door:  # a new person at this terminal: earlier openings are not theirs
+            self._clear_opened(terminal)
+        for cid, rid, pickup in door:
+            self._note_opened(terminal, cid, rid, pickup)
         if opened:
             self._note_pickup(terminal, digits, opened[0])
         elif answer[1]:  # a carer's code or a deposit: nothing else opens after it

@@ -46,6 +46,7 @@ class GroupPickupService(ColdChainService):
         if recent is None or not fresh or not right:
             raise Conflict(NO_RECENT)
         if not hmac.compare_digest(recent.digest, self._sealer.digest(digits)):
+            self._forget_pickup(terminal)  # one try: a guess never gets a second one
             raise Conflict(NO_RECENT)
         return recent
 
@@ -74,14 +75,16 @@ class GroupPickupService(ColdChainService):
         trusted = self.clock_trusted()
         rules = self.rules
 
-        def work(txn: Txn) -> tuple[list[str], list[dict[str, str]]]:
+        def work(txn: Txn) -> tuple[list[tuple[str, str]], list[dict[str, str]]]:
             return group.open_others(txn, rules, recent, trusted)
 
         opened, skipped = self._run(work)
-        holders = self._view(lambda state: {cid: state.holders.get(cid) for cid in opened})
-        for cid in opened:
-            self._note_opened(terminal, cid, holders.get(cid) or recent.reservation_id)
-        return opened, skipped
+        for cid, rid in opened:
+            self._note_opened(terminal, cid, rid, pickup=True)
+        return [cid for cid, _ in opened], skipped
 
-    def _note_opened(self, terminal: str, cid: str, reservation_id: str) -> None:
+    def _note_opened(self, terminal: str, cid: str, reservation_id: str, pickup: bool) -> None:
         """Which compartment opened for whom at ``terminal`` (problem reports)."""
+
+    def _clear_opened(self, terminal: str) -> None:
+        """Forget what opened at ``terminal`` (another person uses it now)."""

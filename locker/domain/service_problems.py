@@ -18,35 +18,40 @@ class ProblemService(GroupPickupService):
         super().__init__(*args, **kwargs)
         # NOTE: in memory: which compartment opened for whom at each terminal, for ten
         # minutes (a report about another compartment, or later, is refused).
-        self._opened_here: dict[tuple[str, str], tuple[str, datetime]] = {}
+        self._opened_here: dict[tuple[str, str], tuple[str, datetime, bool]] = {}
         self._opened_lock = threading.Lock()
 
-    def _note_opened(self, terminal: str, cid: str, reservation_id: str) -> None:
+    def _note_opened(self, terminal: str, cid: str, reservation_id: str, pickup: bool) -> None:
         now = self.clock_now()
         with self._opened_lock:
-            for key, (_, at) in list(self._opened_here.items()):
+            for key, (_, at, _) in list(self._opened_here.items()):
                 if (now - at).total_seconds() > problems.WINDOW_S:
                     del self._opened_here[key]
-            self._opened_here[(terminal, cid)] = (reservation_id, now)
+            self._opened_here[(terminal, cid)] = (reservation_id, now, pickup)
+
+    def _clear_opened(self, terminal: str) -> None:
+        with self._opened_lock:
+            for key in [k for k in self._opened_here if k[0] == terminal]:
+                del self._opened_here[key]
 
     def report_problem(self, terminal: str, cid: str, problem: str, keep: bool = False) -> str:
         """A problem with ``cid``, opened at ``terminal`` in the last ten minutes; answers
         what follows (``held``, ``kept`` or ``recorded``)."""
         if problem not in problems.PROBLEMS:
             raise Invalid(f"problem must be one of {', '.join(problems.PROBLEMS)}")
-        with self._opened_lock:
-            seen = self._opened_here.get((terminal, cid))
+        with self._opened_lock:  # one report per opening
+            seen = self._opened_here.pop((terminal, cid), None)
         recent = seen is not None and (
             (self.clock_now() - seen[1]).total_seconds() <= problems.WINDOW_S
         )
         if seen is None or not recent:
             raise Conflict(f"compartment {cid} was not opened at this terminal lately")
-        rid = seen[0]
+        rid, _, pickup = seen
 
         def work(txn: Txn) -> str:
             res = txn.reservation(rid)
             if res is None:  # pragma: no cover - a reservation is never deleted
                 raise Conflict(f"no reservation for compartment {cid}")
-            return problems.report(txn, res, cid, problem, keep)
+            return problems.report(txn, res, cid, problem, keep, pickup)
 
         return self._run(work)
