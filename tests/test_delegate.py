@@ -119,7 +119,7 @@ def test_the_carer_flag_cannot_change_once_deposited(harness: Harness) -> None:
 
 
 def test_over_rest_admin_sees_both_codes_a_courier_neither(app_client: Any) -> None:
-    from tests.conftest import COURIER, KIOSK
+    from tests.conftest import ADMIN, COURIER, KIOSK
     from tests.test_api import book, door_cycle, state_of
 
     client, runtime = app_client
@@ -132,6 +132,13 @@ def test_over_rest_admin_sees_both_codes_a_courier_neither(app_client: Any) -> N
     assert admin["delegate_qr_payload"] == f"LKR1:demo:{admin['delegate_code']}"
     courier = client.get("/api/v1/reservations/R-2031", headers=COURIER).json()
     assert courier["delegate_code"] is None and courier["pickup_code"] is None
+    from api import qr
+
+    carer_qr = client.get("/api/v1/reservations/R-2031/qr.svg?code=delegate", headers=ADMIN)
+    assert carer_qr.content == qr.svg(admin["delegate_qr_payload"])  # the carer's, not the other
+    assert carer_qr.content != qr.svg(admin["qr_payload"])
+    denied = client.get("/api/v1/reservations/R-2031/qr.png?code=delegate", headers=COURIER)
+    assert denied.status_code == 403
     r = client.post("/api/v1/kiosk/codes", json={"code": admin["delegate_code"]}, headers=KIOSK)
     assert r.status_code == 200 and r.json() == {"compartment": cid, "purpose": "pickup"}
     r = client.post("/api/v1/kiosk/codes", json={"code": admin["pickup_code"]}, headers=KIOSK)

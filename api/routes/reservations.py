@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Response
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Response
 
 from api import qr
 from api.auth import Admin, Principal, Staff
@@ -67,28 +69,40 @@ def take_back(reservation_id: str, _who: Staff, service: ServiceDep) -> Opened:
     return Opened(compartment=service.return_item(reservation_id))
 
 
-def _payload(service: LockerService, reservation_id: str, who: Principal) -> str:
+def _payload(service: LockerService, reservation_id: str, who: Principal, carer: bool) -> str:
     res = _get(service, reservation_id)
     codes = service.codes_of(res)
-    if "qr_payload" not in codes:
-        raise NotFound(f"reservation {reservation_id} has no live code")
+    name = "delegate_qr_payload" if carer else "qr_payload"
+    if name not in codes:
+        raise NotFound(f"reservation {reservation_id} has no live {'carer ' * carer}code")
     # Decision 6: a courier may show only a dropoff's pickup code, which a
-    # provider collects; a delivery's code goes to the resident only.
+    # provider collects; a delivery's code goes to the resident only (and a
+    # carer's code to the carer: admin only).
     provider_pickup = res.kind is Kind.DROPOFF and res.state is State.DEPOSITED
     if who.role != "admin" and not provider_pickup:
         raise HTTPException(403, "couriers may not see this reservation's code")
-    return codes["qr_payload"]
+    return codes[name]
+
+
+Which = Annotated[
+    Literal["pickup", "delegate"],
+    Query(description="delegate: the carer's code (contract v1.1), admin only"),
+]
 
 
 @router.get("/{reservation_id}/qr.svg", response_class=Response, summary="QR code, SVG")
-def qr_svg(reservation_id: str, who: Staff, service: ServiceDep) -> Response:
-    body = qr.svg(_payload(service, reservation_id, who))
+def qr_svg(
+    reservation_id: str, who: Staff, service: ServiceDep, code: Which = "pickup"
+) -> Response:
+    body = qr.svg(_payload(service, reservation_id, who, code == "delegate"))
     return Response(body, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
 @router.get("/{reservation_id}/qr.png", response_class=Response, summary="QR code, PNG")
-def qr_png(reservation_id: str, who: Staff, service: ServiceDep) -> Response:
-    body = qr.png(_payload(service, reservation_id, who))
+def qr_png(
+    reservation_id: str, who: Staff, service: ServiceDep, code: Which = "pickup"
+) -> Response:
+    body = qr.png(_payload(service, reservation_id, who, code == "delegate"))
     return Response(body, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
