@@ -24,11 +24,11 @@ from locker.domain.model import (
     State,
 )
 from locker.domain.rules import Cancel, ReservationMessage, Upsert
-from locker.domain.service_problems import ProblemService
+from locker.domain.service_group import GroupPickupService
 from locker.domain.state import LockerState, Txn
 
 
-class LockerService(ProblemService):
+class LockerService(GroupPickupService):
     """Every state change: HTTP, MQTT, door switches, the ticker (see :mod:`.core`)."""
 
     # -- reservations -------------------------------------------------------

@@ -12,13 +12,13 @@ from locker.domain.codes import parse_credential
 from locker.domain.errors import Conflict
 from locker.domain.group import RecentPickup
 from locker.domain.model import Reservation
-from locker.domain.service_cold import ColdChainService
+from locker.domain.service_problems import ProblemService
 from locker.domain.state import LockerState, Txn
 
 NO_RECENT = "no pickup with this code at this terminal in the last 2 minutes"
 
 
-class GroupPickupService(ColdChainService):
+class GroupPickupService(ProblemService):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # NOTE: in memory only: a window of two minutes does not survive a restart.
@@ -82,9 +82,3 @@ class GroupPickupService(ColdChainService):
         for cid, rid in opened:
             self._note_opened(terminal, cid, rid, pickup=True)
         return [cid for cid, _ in opened], skipped
-
-    def _note_opened(self, terminal: str, cid: str, reservation_id: str, pickup: bool) -> None:
-        """Which compartment opened for whom at ``terminal`` (problem reports)."""
-
-    def _clear_opened(self, terminal: str) -> None:
-        """Forget what opened at ``terminal`` (another person uses it now)."""

@@ -9,11 +9,11 @@ from typing import Any
 
 from locker.domain import problems
 from locker.domain.errors import Conflict, Invalid
-from locker.domain.service_group import GroupPickupService
+from locker.domain.service_cold import ColdChainService
 from locker.domain.state import Txn
 
 
-class ProblemService(GroupPickupService):
+class ProblemService(ColdChainService):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # NOTE: in memory: which compartment opened for whom at each terminal, for ten
@@ -22,6 +22,7 @@ class ProblemService(GroupPickupService):
         self._opened_lock = threading.Lock()
 
     def _note_opened(self, terminal: str, cid: str, reservation_id: str, pickup: bool) -> None:
+        """Which compartment opened for whom at ``terminal`` (for ten minutes)."""
         now = self.clock_now()
         with self._opened_lock:
             for key, (_, at, _) in list(self._opened_here.items()):
@@ -30,6 +31,7 @@ class ProblemService(GroupPickupService):
             self._opened_here[(terminal, cid)] = (reservation_id, now, pickup)
 
     def _clear_opened(self, terminal: str) -> None:
+        """Forget what opened at ``terminal``: another person uses it now."""
         with self._opened_lock:
             for key in [k for k in self._opened_here if k[0] == terminal]:
                 del self._opened_here[key]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import Any
 
 from locker.domain.lockout import TerminalState
 from locker.domain.model import (
@@ -128,37 +129,33 @@ def reservation_from(row: ReservationRow) -> Reservation:
 
 
 _COLD_TIMES = ("until", "broken_at", "spike_at")
-
-
-def cold_json(rec: ColdRecord) -> str:
-    data = asdict(rec)
-    for name in _COLD_TIMES:
-        data[name] = _t(data[name])
-    return json.dumps(data)
-
-
-def cold_from(text: str) -> ColdRecord:
-    data = json.loads(text)
-    for name in _COLD_TIMES:
-        data[name] = _d(data.get(name))
-    return ColdRecord(**data)
-
-
 _ZONE_TIMES = ("read_at", "fault_since", "same_since", "above_since", "alarm_since")
 
 
+def _times_json(data: dict[str, Any], times: tuple[str, ...]) -> str:
+    """A dataclass's fields as JSON, its ``times`` as ISO text."""
+    return json.dumps({**data, **{name: _t(data[name]) for name in times}})
+
+
+def _times_from(text: str, times: tuple[str, ...]) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(text)
+    return {**data, **{name: _d(data.get(name)) for name in times}}
+
+
+def cold_json(rec: ColdRecord) -> str:
+    return _times_json(asdict(rec), _COLD_TIMES)
+
+
+def cold_from(text: str) -> ColdRecord:
+    return ColdRecord(**_times_from(text, _COLD_TIMES))
+
+
 def zone_json(zone: ZoneState) -> str:
-    data = asdict(zone)
-    for name in _ZONE_TIMES:
-        data[name] = _t(data[name])
-    return json.dumps(data)
+    return _times_json(asdict(zone), _ZONE_TIMES)
 
 
 def zone_from(text: str) -> ZoneState:
-    data = json.loads(text)
-    for name in _ZONE_TIMES:
-        data[name] = _d(data[name])
-    return ZoneState(**data)
+    return ZoneState(**_times_from(text, _ZONE_TIMES))
 
 
 def utc_text(at: datetime) -> str:
