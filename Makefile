@@ -35,7 +35,7 @@ typecheck: $(TSTAMP)
 	$(BIN)/mypy locker api firmware_bridge tests tools
 
 pytest: $(TSTAMP)
-	tools/ensure-debian-packages.sh mosquitto:mosquitto mosquitto_passwd:mosquitto chromium:chromium systemd-analyze:systemd
+	tools/ensure-debian-packages.sh mosquitto:mosquitto mosquitto_passwd:mosquitto chromium:chromium systemd-analyze:systemd espeak-ng:espeak-ng
 	$(BIN)/pytest -q
 
 ## The reliability tests at 10x their sizes (tests/reliability/scale.py)
@@ -49,7 +49,7 @@ wiring: $(STAMP)
 
 ## Benchmarks of the real service on this machine: a table, and var/bench/results.json
 bench: $(TSTAMP)
-	tools/ensure-debian-packages.sh mosquitto:mosquitto taskset:util-linux
+	tools/ensure-debian-packages.sh mosquitto:mosquitto taskset:util-linux espeak-ng:espeak-ng
 	$(BIN)/python -m tests.bench.run
 
 clean:

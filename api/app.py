@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -22,10 +23,12 @@ from api.routes import (
     page,
     reservations,
     sim,
+    speech,
     temperatures,
 )
 from locker import __version__
 from locker.runtime import Runtime
+from locker.speech.voice import Voice
 
 API_PREFIX = "/api/v1"
 
@@ -55,12 +58,14 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> FastAPI:
     app.state.courier_sessions = CourierSessions(runtime.settings.kiosk.courier_idle_s)
     app.state.live = hub = LiveHub(runtime.service)
     app.state.metrics = LockerMetrics(runtime)
+    # the spoken phrases are kept beside the database (a few hundred small WAVs at most)
+    app.state.voice = Voice(Path(runtime.settings.storage.path).resolve().parent / "speech")
     if runtime.scans is not None:  # a serial scanner's outcomes, for the kiosk screen
         runtime.scans.subscribe(lambda outcome: hub.publish("scan", outcome))
     errors.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (reservations, access, compartments, log, kiosk, temperatures):
+    for module in (reservations, access, compartments, log, kiosk, speech, temperatures):
         api.include_router(module.router)
     if runtime.simulate:
         api.include_router(sim.router)

@@ -129,6 +129,15 @@ class KioskConfig(_Strict):
     group_pickup: bool = Field(
         default=True, description="after a pickup, offer to open the person's other items"
     )
+    speech: bool = Field(
+        default=True, description="spoken guidance on request (needs Debian's espeak-ng)"
+    )
+    speech_key: str = Field(
+        default="*",
+        min_length=1,
+        max_length=16,
+        description="the key of a physical keypad that starts speech (a KeyboardEvent.key)",
+    )
 
     @model_validator(mode="after")
     def _hashes(self) -> KioskConfig:

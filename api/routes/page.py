@@ -27,7 +27,7 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
-def page_config(runtime: Runtime, with_token: bool) -> dict[str, object]:
+def page_config(runtime: Runtime, with_token: bool, voice_ok: bool) -> dict[str, object]:
     settings = runtime.settings
     kiosk_tokens = settings.api.tokens.get("kiosk", [])
     return {
@@ -35,6 +35,9 @@ def page_config(runtime: Runtime, with_token: bool) -> dict[str, object]:
         "phone": settings.phone,
         "token": kiosk_tokens[0] if with_token and kiosk_tokens else None,
         "courier_idle_s": settings.kiosk.courier_idle_s,
+        "speech": settings.kiosk.speech and voice_ok,
+        "speech_key": settings.kiosk.speech_key,
+        "group_pickup": settings.kiosk.group_pickup,
         "layout": [
             {
                 "id": c.id,
@@ -53,13 +56,16 @@ def page_config(runtime: Runtime, with_token: bool) -> dict[str, object]:
 def index(request: Request) -> HTMLResponse:
     runtime: Runtime = request.app.state.runtime
     local = is_loopback(request.client.host if request.client else None)
-    config = json.dumps(page_config(runtime, local)).replace("<", "\\u003c")
+    voice_ok = request.app.state.voice.available
+    config = json.dumps(page_config(runtime, local, voice_ok)).replace("<", "\\u003c")
     html = (ASSETS / "index.html").read_text(encoding="utf-8").replace("__KIOSK_CONFIG__", config)
     return HTMLResponse(
         html,
         headers={
             "Cache-Control": "no-store",
-            "Content-Security-Policy": "default-src 'self'; style-src 'self'; img-src 'self' data:",
+            "Content-Security-Policy": (
+                "default-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:"
+            ),
             "X-Frame-Options": "DENY",
         },
     )

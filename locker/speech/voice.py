@@ -1,0 +1,102 @@
+"""espeak-ng, to WAV, cached per phrase: the controller's voice.
+
+One synthesis at a time, at a lower CPU priority than the service (``nice``),
+on a worker thread: a phrase is asked for after the door's unlock was
+answered, and its synthesis never competes with the next unlock. A WAV is
+kept on disk by the hash of its voice, rate and text, so a phrase costs its
+synthesis once (``MAX_FILES`` kept, the oldest removed first).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import threading
+import time
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+VOICES = {"fr": "fr", "en": "en"}  # espeak-ng voice per page language
+RATE_WPM = 150  # espeak-ng's default is 175: a little slower, for everyone
+MAX_FILES = 512
+TIMEOUT_S = 15.0
+
+
+class NoVoice(RuntimeError):
+    """espeak-ng is not installed (the kiosk says so, decision 30)."""
+
+
+@dataclass(frozen=True)
+class Spoken:
+    path: Path
+    voice: str
+    text: str
+    duration_s: float
+    synthesised_s: float | None  # None: from the cache
+
+
+def wav_duration(path: Path) -> float:
+    with wave.open(str(path), "rb") as w:
+        return w.getnframes() / float(w.getframerate())
+
+
+class Voice:
+    def __init__(self, cache_dir: Path, binary: str | None = None) -> None:
+        self.cache_dir = cache_dir
+        self.binary = binary or shutil.which("espeak-ng")
+        self._lock = threading.Lock()
+        self.synthesised = 0  # for the metrics: phrases made, not served from the cache
+        self.cached = 0
+
+    @property
+    def available(self) -> bool:
+        return self.binary is not None
+
+    def key(self, voice: str, text: str) -> str:
+        return hashlib.sha256(f"{voice}|{RATE_WPM}|{text}".encode()).hexdigest()[:32]
+
+    def say(self, text: str, lang: str) -> Spoken:
+        """The WAV of ``text`` in ``lang``'s voice: from the cache, or made now."""
+        if self.binary is None:
+            raise NoVoice("espeak-ng is not installed: no speech")
+        voice = VOICES[lang]
+        path = self.cache_dir / f"{self.key(voice, text)}.wav"
+        with self._lock:
+            if path.is_file():
+                self.cached += 1
+                return Spoken(path, voice, text, wav_duration(path), None)
+            started = time.monotonic()
+            self._synthesise(voice, text, path)
+            took = time.monotonic() - started
+            self.synthesised += 1
+            self._trim()
+        return Spoken(path, voice, text, wav_duration(path), took)
+
+    def _synthesise(self, voice: str, text: str, path: Path) -> None:
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        part = path.with_suffix(".part")
+        assert self.binary is not None
+        cmd = [self.binary, "-v", voice, "-s", str(RATE_WPM), "-w", str(part), "--stdin"]
+        nice = shutil.which("nice")
+        if nice:  # below the service: a phrase never takes the CPU from an unlock
+            cmd = [nice, "-n", "10", *cmd]
+        try:
+            subprocess.run(  # noqa: S603 - our own binary, the text on stdin
+                cmd, input=text.encode(), check=True, timeout=TIMEOUT_S, capture_output=True
+            )
+            os.replace(part, path)  # a power cut mid-synthesis leaves no half WAV in use
+        except (subprocess.SubprocessError, OSError) as err:
+            part.unlink(missing_ok=True)
+            log.error("espeak-ng failed (%s): no speech for this phrase", type(err).__name__)
+            raise NoVoice("espeak-ng failed") from err
+
+    def _trim(self) -> None:
+        files = sorted(self.cache_dir.glob("*.wav"), key=lambda p: p.stat().st_mtime)
+        for old in files[: max(0, len(files) - MAX_FILES)]:
+            old.unlink(missing_ok=True)
