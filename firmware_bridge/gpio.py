@@ -41,6 +41,7 @@ class GpioDoors:
 
     def __init__(self, wiring: list[DoorWiring], timing: DoorTiming, factory: Factory) -> None:
         self.wiring = {w.compartment: w for w in wiring}
+        self.pin_factory = factory  # door lights (firmware_bridge.lights) share it
         self._timing = timing
         # One device per pin: a benchmark layout may put many simulated compartments
         # on one mock pin (doors.share_mock_pins); a real layout never shares a pin.

@@ -42,6 +42,9 @@ class CompartmentConfig(_Strict):
     row: int = Field(default=0, ge=0, description="0 = lowest row")
     relay_pin: int | None = Field(default=None, ge=0, le=27, description="BCM number")
     reed_pin: int | None = Field(default=None, ge=0, le=27, description="BCM number")
+    led_pin: int | None = Field(
+        default=None, ge=0, le=27, description="BCM number of an optional light on the door"
+    )
     board: int | None = Field(default=None, ge=0, le=15, description="Kerong board (DIP switches)")
     lock: int | None = Field(default=None, ge=1, le=16, description="lock on that Kerong board")
 
@@ -251,12 +254,14 @@ class Settings(BaseSettings):
         return self
 
     def gpio_pins(self) -> dict[int, str]:
-        """The BCM pins the doors use, each with what it is for."""
-        if self.doors.hardware != "gpio":
-            return {}
+        """The BCM pins the doors use, each with what it is for (door lights whatever the
+        hardware: a Kerong cabinet leaves the Pi's pins free)."""
+        kinds = (
+            ("relay_pin", "reed_pin", "led_pin") if self.doors.hardware == "gpio" else ("led_pin",)
+        )
         pins: dict[int, str] = {}
         for comp in self.compartments:
-            for kind in ("relay_pin", "reed_pin"):
+            for kind in kinds:
                 pin = getattr(comp, kind)
                 if pin is not None:
                     pins.setdefault(pin, f"compartment {comp.id}'s {kind}")

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from locker.config import Settings
 from locker.domain.ports import DoorActuator
+
+if TYPE_CHECKING:
+    from firmware_bridge.lights import DoorLights
 
 
 class Doors(DoorActuator, Protocol):
@@ -104,3 +107,23 @@ FACTORIES: dict[str, Callable[[Settings, bool], tuple[Doors, Hand | None]]] = {
 
 def build_doors(settings: Settings, simulate: bool) -> tuple[Doors, Hand | None]:
     return FACTORIES[settings.doors.hardware](settings, simulate)
+
+
+def build_lights(settings: Settings, simulate: bool, doors: Doors) -> DoorLights | None:
+    """The door lights (``led_pin``), on the doors' own pin factory where they have one
+    (GPIO doors), or on one of their own (a Kerong cabinet leaves the Pi's pins free)."""
+    pins = {c.id: c.led_pin for c in settings.compartments if c.led_pin is not None}
+    if not pins:
+        return None
+    from firmware_bridge.lights import DoorLights
+
+    factory = getattr(doors, "pin_factory", None)
+    if factory is None and simulate:
+        from gpiozero.pins.mock import MockFactory
+
+        factory = MockFactory()
+    elif factory is None:
+        from firmware_bridge.pin_factory import real_pin_factory
+
+        factory = real_pin_factory(Path(settings.storage.path).resolve().parent)
+    return DoorLights(pins, factory)

@@ -60,7 +60,7 @@ def layout_problems(
         if cid in seen_ids:
             errors.append(f"compartment id {cid!r} is used twice")
         seen_ids.add(cid)
-        for kind in ("relay_pin", "reed_pin"):
+        for kind in ("relay_pin", "reed_pin", "led_pin"):
             pin = comp.get(kind)
             if not isinstance(pin, int) or share_pins:
                 continue

@@ -15,16 +15,17 @@ from sqlalchemy import Engine
 from locker.clock import SystemClock
 from locker.config import Settings
 from locker.domain.model import CompartmentSpec
-from locker.domain.ports import Clock
+from locker.domain.ports import Changes, Clock
 from locker.domain.rules import Rules
 from locker.domain.service import LockerService
-from locker.hardware import Doors, Hand, build_doors
+from locker.hardware import Doors, Hand, build_doors, build_lights
 from locker.secrets import Sealer, load_master_key
 from locker.store.sqlite import SqliteStore, open_engine
 from locker.store.temperatures import TemperatureLog
 from locker.systemd import Watchdog
 
 if TYPE_CHECKING:
+    from firmware_bridge.lights import DoorLights
     from firmware_bridge.scanner import SerialScanner
     from firmware_bridge.w1_sim import SimulatedProbes
     from locker.coldchain.sampler import Sampler
@@ -134,9 +135,12 @@ class Runtime:
     scanner: SerialScanner | None = None
     sampler: Sampler | None = None
     probes: SimulatedProbes | None = None
+    lights: DoorLights | None = None
     started: bool = field(default=False)
 
     def start(self) -> None:
+        if self.lights is not None:
+            self.service.subscribe(self._light_doors)
         self.doors.listen(self.service.door_changed)
         self.service.reconcile_doors()
         self.ticker.start()
@@ -147,6 +151,12 @@ class Runtime:
         if self.scanner is not None:
             self.scanner.start()
         self.started = True
+
+    def _light_doors(self, changes: Changes) -> None:
+        """A door's light blinks from its unlock until its door cycle is over."""
+        assert self.lights is not None
+        for cid, opening in changes.openings.items():
+            self.lights.show(cid, opening is not None)
 
     def health(self) -> dict[str, object]:
         mqtt: dict[str, object] = {"enabled": False}
@@ -176,6 +186,8 @@ class Runtime:
             self.mqtt.stop()
         self.ticker.stop()
         self.doors.close()
+        if self.lights is not None:
+            self.lights.close()
         if self.sim is not None:
             self.sim.close()
         self.engine.dispose()
@@ -262,6 +274,7 @@ def build(
         scanner=scanner,
     )
     runtime.ticker.status = runtime.status_line
+    runtime.lights = build_lights(settings, simulate, doors)
     runtime.ticker.checkpoint = store.checkpoint
     runtime.sampler, runtime.probes = build_sampler(settings, service, simulate)
     readings = TemperatureLog(engine)

@@ -24,7 +24,15 @@ def _cabinet(runtime: Runtime, door_id: str | None = None):  # type: ignore[no-u
 
 @router.get("/doors", summary="Door state and relay pulse count, read from the mock pins")
 def doors(runtime: RuntimeDep) -> list[dict[str, object]]:
-    return _cabinet(runtime).doors()  # type: ignore[no-any-return]
+    """Each door; ``led`` (``off``, ``blink``) where a light is wired (decision 31)."""
+    found: list[dict[str, object]] = _cabinet(runtime).doors()
+    lights = runtime.lights
+    if lights is not None:
+        for door in found:
+            cid = str(door["id"])
+            if lights.wired(cid):
+                door["led"] = lights.state(cid)
+    return found
 
 
 @router.post("/doors/{door_id}/open", summary="Open the door by hand")
