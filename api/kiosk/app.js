@@ -1,178 +1,47 @@
-/* The kiosk screen: French first, English on request. No framework, no build step. */
+/* The kiosk screen: French first, English on request. No framework, no build step.
+   A visit is one person at the box: the doors that opened for them (several with a
+   second code or their other items), what they may still ask (the others, a problem). */
 "use strict";
 
+import { Sounds } from "/kiosk/audio.js";
+import { drawCabinet } from "/kiosk/cabinet.js";
+import { call, classify, isBusy, listen, send } from "/kiosk/net.js";
+import { TEXT } from "/kiosk/text.js";
+
 const CONFIG = JSON.parse(document.getElementById("kiosk-config").textContent);
-const API = "/api/v1";
-const THANKS_S = 6;
+const THANKS_S = 10; // long enough to find "Un problème ?"
+const OFFER_S = 30; // the thanks screen while other items wait
 const ERROR_S = 20;
 const DOOR_IDLE_S = 180;
 const CODE_IDLE_S = 60;
+const PROBLEM_S = 90;
+const MORE_TIME = 3; // "Plus de temps" and audio mode: every time-out of the page, tripled
 const QR_RE = /^LKR1:[A-Za-z0-9][A-Za-z0-9._-]{0,63}:[0-9]{8}$/;
 const BURST_GAP_MS = 50; // a scanner types faster than any hand
 const BURST_MIN = 6;
-
-const TEXT = {
-  fr: {
-    title: "Consigne de la conciergerie",
-    other_lang: "English",
-    start_heading: "Accueil",
-    collect: "Retirer un colis",
-    dropoff: "Déposer un article",
-    dropoff_hint: "pressing, cordonnerie…",
-    scan_hint: "Vous pouvez aussi scanner votre QR code.",
-    courier: "Livreur",
-    back: "Retour",
-    back_start: "Retour à l'accueil",
-    erase: "Effacer",
-    validate: "Valider",
-    code_collect: "Votre code de retrait",
-    code_dropoff: "Votre code de dépôt",
-    code_help: "Tapez les 8 chiffres reçus de la conciergerie.",
-    pin_title: "Code livreur",
-    pin_help: "Tapez votre code livreur.",
-    door_open: "Porte {door} ouverte",
-    door_opening: "La porte {door} s'ouvre…",
-    take_and_close: "Prenez votre article, puis refermez la porte.",
-    put_and_close: "Déposez votre article, puis refermez la porte.",
-    close_door: "Refermez la porte, s'il vous plaît.",
-    thanks: "Merci !",
-    thanks_collect: "Bonne journée.",
-    thanks_dropoff: "Votre article est bien déposé. Bonne journée.",
-    err_unknown: "Code inconnu",
-    err_unknown_text: "Ce code n'est pas reconnu. Vérifiez les 8 chiffres et réessayez.",
-    err_used: "Code déjà utilisé",
-    err_used_text: "Ce code a déjà servi. Pour toute question, appelez la conciergerie au {phone}.",
-    err_expired: "Code expiré",
-    err_expired_text: "Ce code n'est plus valable. Appelez la conciergerie au {phone}.",
-    err_locked: "Trop d'essais",
-    err_locked_text: "Trop de codes erronés. Réessayez dans {wait}.",
-    err_jammed: "Porte bloquée",
-    err_jammed_text: "La porte {door} ne s'est pas ouverte. Appelez la conciergerie au {phone}.",
-    err_unavailable: "Casier indisponible",
-    err_unavailable_text: "Ce casier est momentanément indisponible. Appelez la conciergerie au {phone}.",
-    err_offline: "Service indisponible",
-    err_offline_text: "Le service est momentanément indisponible. Réessayez dans un instant ou appelez la conciergerie au {phone}.",
-    err_held_cold: "Panier retenu",
-    err_held_cold_text: "Ce panier n'a pas pu être conservé au froid : la conciergerie vous recontacte. Vous pouvez aussi l'appeler au {phone}.",
-    err_held: "Article retenu",
-    err_held_text: "Cet article est retenu : la conciergerie vous recontacte. Vous pouvez aussi l'appeler au {phone}.",
-    err_cold_pending: "Vérification du froid",
-    err_cold_pending_text: "La consigne vient de redémarrer et vérifie le froid. Réessayez dans quelques minutes.",
-    cold_warning: "Attention : ce panier est resté trop longtemps au-dessus de sa température. La conciergerie est prévenue.",
-    err_pin: "Code livreur incorrect",
-    err_pin_text: "Vérifiez votre code et réessayez.",
-    err_session: "Session terminée",
-    err_session_text: "Votre session livreur a expiré. Tapez à nouveau votre code livreur.",
-    err_no_token: "Terminal non autorisé",
-    err_no_token_text: "Cette page ne fonctionne que sur l'écran de la consigne.",
-    err_not_qr: "Code-barres non reconnu",
-    err_not_qr_text: "Ce n'est pas un code de la consigne. Scannez le QR code reçu de la conciergerie, ou tapez votre code.",
-    err_parcel: "Colis inconnu",
-    err_parcel_text: "Cette référence ne correspond à aucun colis attendu ici. Vérifiez l'étiquette.",
-    err_generic: "Opération impossible",
-    err_generic_text: "Cela n'a pas fonctionné. Appelez la conciergerie au {phone}.",
-    courier_list: "Colis à déposer",
-    courier_done: "Terminer",
-    reference_label: "Référence du colis",
-    open: "Ouvrir",
-    no_parcels: "Aucun colis en attente de dépôt.",
-    size: "Taille {size}",
-    hours: "{h} h {m} min",
-    minutes: "{m} min {s} s",
-    seconds: "{s} s",
-    pin_count: "{n} chiffres",
-    offline_banner: "Connexion au service perdue : nouvelle tentative…",
-  },
-  en: {
-    title: "Conciergerie parcel locker",
-    other_lang: "Français",
-    start_heading: "Home",
-    collect: "Collect a parcel",
-    dropoff: "Drop something off",
-    dropoff_hint: "dry-cleaning, shoe repair…",
-    scan_hint: "You can also scan your QR code.",
-    courier: "Courier",
-    back: "Back",
-    back_start: "Back to start",
-    erase: "Erase",
-    validate: "Confirm",
-    code_collect: "Your pickup code",
-    code_dropoff: "Your drop-off code",
-    code_help: "Type the 8 digits you received from the conciergerie.",
-    pin_title: "Courier PIN",
-    pin_help: "Type your courier PIN.",
-    door_open: "Door {door} is open",
-    door_opening: "Door {door} is opening…",
-    take_and_close: "Take your item, then close the door.",
-    put_and_close: "Put your item in, then close the door.",
-    close_door: "Please close the door.",
-    thanks: "Thank you!",
-    thanks_collect: "Have a nice day.",
-    thanks_dropoff: "Your item is in. Have a nice day.",
-    err_unknown: "Unknown code",
-    err_unknown_text: "This code is not recognised. Check the 8 digits and try again.",
-    err_used: "Code already used",
-    err_used_text: "This code has already been used. For help, call the conciergerie on {phone}.",
-    err_expired: "Code expired",
-    err_expired_text: "This code is no longer valid. Call the conciergerie on {phone}.",
-    err_locked: "Too many tries",
-    err_locked_text: "Too many wrong codes. Try again in {wait}.",
-    err_jammed: "Door stuck",
-    err_jammed_text: "Door {door} did not open. Call the conciergerie on {phone}.",
-    err_unavailable: "Compartment unavailable",
-    err_unavailable_text: "This compartment is unavailable for now. Call the conciergerie on {phone}.",
-    err_held_cold: "Basket held",
-    err_held_cold_text: "This basket could not be kept cold: the conciergerie will contact you. You can also call them on {phone}.",
-    err_held: "Item held",
-    err_held_text: "This item is held: the conciergerie will contact you. You can also call them on {phone}.",
-    err_cold_pending: "Checking the cold",
-    err_cold_pending_text: "The locker has just restarted and is checking the cold. Try again in a few minutes.",
-    cold_warning: "Warning: this basket stayed above its temperature for too long. The conciergerie has been told.",
-    err_offline: "Service unavailable",
-    err_offline_text: "The service is unavailable right now. Try again shortly or call the conciergerie on {phone}.",
-    err_pin: "Wrong courier PIN",
-    err_pin_text: "Check your PIN and try again.",
-    err_session: "Session ended",
-    err_session_text: "Your courier session has expired. Type your courier PIN again.",
-    err_no_token: "Terminal not allowed",
-    err_no_token_text: "This page only works on the locker's own screen.",
-    err_not_qr: "Barcode not recognised",
-    err_not_qr_text: "This is not a locker code. Scan the QR code you received from the conciergerie, or type your code.",
-    err_parcel: "Unknown parcel",
-    err_parcel_text: "This reference matches no parcel expected here. Check the label.",
-    err_generic: "That did not work",
-    err_generic_text: "Something went wrong. Call the conciergerie on {phone}.",
-    courier_list: "Parcels to deposit",
-    courier_done: "Finish",
-    reference_label: "Parcel reference",
-    open: "Open",
-    no_parcels: "No parcel awaiting deposit.",
-    size: "Size {size}",
-    hours: "{h} h {m} min",
-    minutes: "{m} min {s} s",
-    seconds: "{s} s",
-    pin_count: "{n} digits",
-    offline_banner: "Lost touch with the service: retrying…",
-  },
-};
 
 const state = {
   lang: "fr",
   screen: "start",
   mode: "collect", // collect | dropoff | pin
   digits: "",
-  door: null, // { id, purpose, seenOpen, courier }
+  visit: null, // { doors: [{ id, purpose, seenOpen, done }], courier, codes, warning, others, notice }
   error: null, // { key, vars, until }
+  problem: null, // { door, kind, outcome, message }
+  audio: false, // spoken guidance, from the speaker button or the keypad's key to the start
+  moreTime: false,
+  large: false,
   courierToken: null,
   courierTimer: null,
   screenTimer: null,
+  timeoutS: 0,
   countdown: null,
-  busy: false, // a request is out: nothing else is sent until it is answered
   burst: [], // keys typed in quick succession: maybe a scanner
   burstAt: 0,
   burstTimer: null,
-  doors: {},
+  levels: {}, // door open or shut, from the live stream
 };
+const sounds = new Sounds(CONFIG.token);
 
 const $ = (id) => document.getElementById(id);
 
@@ -194,31 +63,46 @@ function applyLanguage() {
   $("lang").lang = other;
   document.title = t("title");
   render();
+  speak();
 }
 
 /* ---------- screens ---------- */
 
+function scale() {
+  return state.moreTime || state.audio ? MORE_TIME : 1;
+}
+
+function arm(seconds) {
+  clearTimeout(state.screenTimer);
+  state.timeoutS = seconds ? seconds * scale() : 0;
+  document.body.dataset.timeout = String(state.timeoutS);
+  if (seconds) state.screenTimer = setTimeout(goHome, state.timeoutS * 1000);
+}
+
 function show(screen, { timeout } = {}) {
   state.screen = screen;
-  clearTimeout(state.screenTimer);
-  if (timeout) state.screenTimer = setTimeout(goHome, timeout * 1000);
+  state.baseTimeout = timeout || 0;
+  arm(state.baseTimeout);
   document.querySelectorAll(".screen").forEach((el) => {
     el.hidden = el.id !== `screen-${screen}`;
   });
   render();
+  speak();
   const target = document.querySelector(`#screen-${screen} [data-autofocus], #screen-${screen} button, #screen-${screen} input`);
   if (target && screen !== "door") target.focus({ preventScroll: true });
 }
 
 function goHome() {
   if (state.courierToken) return openCourierList(); // a courier's round goes on
-  if (state.lang !== "fr") {
-    state.lang = "fr"; // the next person is greeted in French again
-    applyLanguage();
-  }
+  // the next person finds the box as it always is: French, no voice, usual times and type
+  state.lang = "fr";
+  setAids({ audio: false, moreTime: false, large: false });
+  applyLanguage();
+  sounds.stop();
   state.digits = "";
-  state.door = null;
+  state.visit = null;
   state.error = null;
+  state.problem = null;
   clearInterval(state.countdown);
   show("start");
 }
@@ -226,10 +110,11 @@ function goHome() {
 function render() {
   if (state.screen === "code") renderCode();
   if (state.screen === "door") renderDoor();
-  if (state.screen === "thanks") {
-    $("thanks-text").textContent = t(state.door && state.door.purpose === "deposit" ? "thanks_dropoff" : "thanks_collect");
-  }
+  if (state.screen === "thanks") renderThanks();
   if (state.screen === "error" && state.error) renderError();
+  if (state.screen === "problem") renderProblem();
+  if (state.screen === "reported") renderReported();
+  renderAids();
 }
 
 function renderCode() {
@@ -250,28 +135,62 @@ function renderCode() {
   for (let i = 0; i < 8; i += 1) {
     const cell = document.createElement("span");
     const digit = state.digits[i];
-    cell.textContent = digit === undefined ? "" : pin ? "•" : digit;
+    cell.textContent = digit === undefined ? "" : digit;
     if (digit !== undefined) cell.className = "filled";
     box.append(cell);
   }
   box.setAttribute("aria-label", state.digits.split("").join(" "));
 }
 
+function openDoors() {
+  return state.visit ? state.visit.doors.filter((d) => !d.done) : [];
+}
+
 function renderDoor() {
-  const door = state.door;
-  if (!door) return;
-  $("door-heading").textContent = t("door_open", { door: door.id });
+  const visit = state.visit;
+  if (!visit) return;
+  const doors = openDoors();
+  const ids = doors.map((d) => d.id);
+  $("door-heading").textContent = ids.length > 1 ? t("doors_open", { doors: ids.join(", ") }) : t("door_open", { door: ids[0] || "" });
+  $("door-heading").classList.toggle("several", ids.length > 1);
   let instruction;
-  if (door.seenOpen) instruction = t("close_door");
-  else instruction = t(door.purpose === "pickup" ? "take_and_close" : "put_and_close");
-  if (door.warning === "cold_chain") instruction = `${t("cold_warning")} ${instruction}`;
+  if (doors.every((d) => d.seenOpen)) instruction = t("close_door");
+  else instruction = t(doors.some((d) => d.purpose === "pickup") ? "take_and_close" : "put_and_close");
+  if (visit.warning === "cold_chain") instruction = `${t("cold_warning")} ${instruction}`;
   $("door-instruction").textContent = instruction;
-  drawCabinet($("cabinet"), door.id);
+  $("door-notice").hidden = !visit.notice;
+  $("door-notice").textContent = visit.notice ? noticeText(visit.notice) : "";
+  renderOffer("door");
+  $("door-problem").hidden = visit.courier;
+  drawCabinet($("cabinet"), CONFIG.layout, ids);
+}
+
+function noticeText(notice) {
+  if (notice.key === "skipped") return t("skipped", { doors: notice.doors.join(", ") });
+  return t("not_opened", { reason: t(`err_${notice.key}`) });
+}
+
+function renderOffer(where) {
+  const visit = state.visit;
+  const n = visit && !visit.courier ? visit.others : 0;
+  $(`${where}-offer`).hidden = !n;
+  $(`${where}-offer-text`).hidden = !n;
+  $(`${where}-offer-text`).textContent = n === 1 ? t("others_one") : n ? t("others_many", { n }) : "";
+  document.querySelector(`#screen-${where} .side, #screen-${where}`).classList.toggle("crowded", Boolean(n || visit?.notice));
+}
+
+function renderThanks() {
+  const deposit = state.visit && state.visit.doors.every((d) => d.purpose === "deposit");
+  $("thanks-text").textContent = t(deposit ? "thanks_dropoff" : "thanks_collect");
+  renderOffer("thanks");
+  const notice = state.visit && state.visit.notice;
+  $("thanks-notice").hidden = !notice;
+  $("thanks-notice").textContent = notice ? noticeText(notice) : "";
 }
 
 function renderError() {
   const { key, vars } = state.error;
-  const all = { phone: CONFIG.phone || "", door: state.door ? state.door.id : "", ...vars };
+  const all = { phone: CONFIG.phone || "", ...vars };
   if (state.error.until) {
     const left = Math.max(0, Math.ceil((state.error.until - Date.now()) / 1000));
     if (left >= 3600) all.wait = t("hours", { h: Math.floor(left / 3600), m: Math.floor((left % 3600) / 60) });
@@ -294,132 +213,176 @@ function showError(key, vars = {}, retryAfter = 0) {
   show("error", { timeout: Math.max(ERROR_S, Math.min(retryAfter, 120)) });
 }
 
-/* ---------- the cabinet drawing, from the configured layout ---------- */
-
-function drawCabinet(svg, openId) {
-  const ns = "http://www.w3.org/2000/svg";
-  const cols = Math.max(...CONFIG.layout.map((c) => c.column)) + 1;
-  const rows = Math.max(...CONFIG.layout.map((c) => c.row)) + 1;
-  const w = 110;
-  const h = 90;
-  svg.setAttribute("viewBox", `0 0 ${cols * w + 8} ${rows * h + 8}`);
-  svg.replaceChildren();
-  for (const c of CONFIG.layout) {
-    const x = 4 + c.column * w;
-    const y = 4 + (rows - 1 - c.row) * h; // row 0 is the lowest
-    const open = c.id === openId;
-    const rect = document.createElementNS(ns, "rect");
-    rect.setAttribute("x", x + 3);
-    rect.setAttribute("y", y + 3);
-    rect.setAttribute("width", w - 6);
-    rect.setAttribute("height", h - 6);
-    rect.setAttribute("rx", 6);
-    rect.setAttribute("class", open ? "cell open" : "cell");
-    rect.dataset.door = c.id;
-    const label = document.createElementNS(ns, "text");
-    label.setAttribute("x", x + w / 2);
-    label.setAttribute("y", y + h / 2);
-    label.setAttribute("class", open ? "open" : "");
-    label.textContent = c.id;
-    if (c.id.length > (open ? 3 : 5)) {
-      // long ids are squeezed into their cell rather than spilling over the next one
-      label.setAttribute("textLength", w - 18);
-      label.setAttribute("lengthAdjust", "spacingAndGlyphs");
-    }
-    svg.append(rect, label);
-  }
-}
-
-/* ---------- talking to the service ---------- */
-
-async function send(method, path, body, token) {
-  // one request at a time from the touchscreen: a double tap or a key held down
-  // must never send a code twice (it would read "already used", or count twice)
-  if (state.busy) return null;
-  state.busy = true;
-  try {
-    return await call(method, path, body, token);
-  } finally {
-    state.busy = false;
-  }
-}
-
-async function call(method, path, body, token = CONFIG.token) {
-  const headers = { "Content-Type": "application/json" };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  let response;
-  try {
-    response = await fetch(API + path, { method, headers, body: body ? JSON.stringify(body) : undefined });
-  } catch (err) {
-    return { ok: false, status: 0, body: {} };
-  }
-  let data = {};
-  try {
-    data = await response.json();
-  } catch (err) {
-    data = {};
-  }
-  return { ok: response.ok, status: response.status, body: data, headers: response.headers };
-}
-
 function explain(result) {
-  const { status, body } = result;
-  if (status === 503 && body.error === "cold_pending") return showError("cold_pending");
-  if (status === 0 || status >= 500) return showError("offline");
-  if (status === 429) return showError("locked", {}, Number(body.retry_after_s || result.headers.get("Retry-After") || 60));
-  if (status === 404 && body.error === "wrong_code") return showError("unknown");
-  if (status === 404 && state.courierToken) return showError("parcel");
-  if (status === 401 && body.reason === "pin") return showError("pin");
-  if (status === 401) return state.courierToken ? courierExpired() : showError("no_token");
-  if (status === 410) return showError(body.reason === "used" ? "used" : "expired");
-  if (status === 409 && body.error === "held") return showError(body.reason === "cold_chain" ? "held_cold" : "held");
-  if (status === 409) return showError("unavailable");
-  if (status === 422) return showError("unknown");
-  return showError("generic");
+  const [key, retry] = classify(result, Boolean(state.courierToken));
+  if (key === "session") return courierExpired();
+  return showError(key, {}, retry);
+}
+
+/* ---------- aids: speech, more time, large type ---------- */
+
+function setAids(aids) {
+  Object.assign(state, aids);
+  document.body.classList.toggle("large", state.large);
+  arm(state.baseTimeout); // the screen's time-out, at its new length
+  renderAids();
+}
+
+function renderAids() {
+  for (const [id, on] of [["aid-speak", state.audio], ["aid-time", state.moreTime], ["aid-large", state.large]]) {
+    $(id).setAttribute("aria-pressed", on ? "true" : "false");
+  }
+}
+
+function toggleSpeech() {
+  if (!CONFIG.speech) {
+    $("aid-note").textContent = t("no_speech");
+    $("aid-note").hidden = false;
+    return;
+  }
+  setAids({ audio: !state.audio });
+  if (state.audio) speak();
+  else sounds.stop();
+}
+
+/* What the screen says aloud: phrase keys and parameters, composed by the service. */
+function phrases() {
+  const s = state.screen;
+  const visit = state.visit;
+  if (s === "start") return [{ phrase: "start" }];
+  if (s === "code") return [{ phrase: state.mode === "pin" ? "pin" : `code_${state.mode}` }];
+  if (s === "courier") return [{ phrase: "courier_list" }];
+  if (s === "error" && state.error) {
+    const wait = state.error.until ? (state.error.until - Date.now()) / 1000 : undefined;
+    const doors = state.error.vars.door ? [state.error.vars.door] : [];
+    return [{ phrase: `err_${state.error.key}`, wait_s: wait, doors }];
+  }
+  const extra = [];
+  if (visit && visit.notice) {
+    extra.push(visit.notice.key === "skipped" ? { phrase: "skipped", doors: visit.notice.doors } : { phrase: `err_${visit.notice.key}` });
+  }
+  if (visit && visit.others && !visit.courier) extra.push({ phrase: "others", count: visit.others });
+  if (s === "door" && visit) {
+    const doors = openDoors();
+    if (!doors.length) return extra;
+    if (doors.every((d) => d.seenOpen)) return [{ phrase: "door_close" }, ...extra];
+    const pickup = doors.some((d) => d.purpose === "pickup");
+    return [{ phrase: pickup ? "door_pickup" : "door_deposit", doors: doors.map((d) => d.id), warning: visit.warning === "cold_chain" }, ...extra];
+  }
+  if (s === "thanks") {
+    const deposit = visit && visit.doors.every((d) => d.purpose === "deposit");
+    return [{ phrase: deposit ? "thanks_dropoff" : "thanks_collect" }, ...extra];
+  }
+  if (s === "problem") return [{ phrase: "problem" }];
+  if (s === "damaged") return [{ phrase: "problem_damaged" }];
+  if (s === "reported" && state.problem) return [{ phrase: `problem_${state.problem.outcome}` }];
+  return [];
+}
+
+function speak() {
+  if (state.audio && CONFIG.token) sounds.say(phrases(), state.lang);
+}
+
+/* ---------- a visit: the doors open for one person ---------- */
+
+function codeOf(payload) {
+  return payload.code || (payload.qr_payload || "").slice(-8);
+}
+
+function openDoorScreen(id, purpose, courier, warning = null, payload = null, others = 0) {
+  sounds.playTone("unlock"); // the door opens first; a tone says so, whatever the screen
+  const door = { id, purpose, seenOpen: Boolean(state.levels[id]), done: false };
+  const visit = state.visit;
+  if (visit && !courier && !visit.courier && state.screen === "door") {
+    visit.doors.push(door); // a second code while the first door is open
+    visit.notice = null;
+  } else {
+    state.visit = { doors: [door], courier, codes: [], warning: null, others: 0, notice: null, payload: null };
+  }
+  const v = state.visit;
+  if (payload) {
+    v.codes.push(codeOf(payload));
+    v.payload = payload; // the code just used: it may open the person's other items
+    v.others = CONFIG.group_pickup ? others || 0 : 0;
+  }
+  if (warning) v.warning = warning;
+  show("door", { timeout: DOOR_IDLE_S });
 }
 
 async function submitCode(payload) {
   if (!CONFIG.token) return showError("no_token");
-  if (state.screen === "door") return; // a door is open for someone: finish that first
-  const result = await send("POST", "/kiosk/codes", payload);
+  const visit = state.visit;
+  const atDoor = state.screen === "door";
+  if (atDoor && (!visit || visit.courier)) return; // a courier's door: finish that first
+  if (atDoor && visit.codes.includes(codeOf(payload))) return; // the same code scanned again
+  const result = await send("POST", "/kiosk/codes", payload, CONFIG.token);
   if (!result) return;
   state.digits = "";
-  if (!result.ok) return explain(result);
-  openDoorScreen(result.body.compartment, result.body.purpose, false, result.body.warning);
+  if (!result.ok) {
+    if (atDoor && state.screen === "door" && state.visit === visit) {
+      const [key] = classify(result, false);
+      visit.notice = { key }; // a door is still open for this person: stay with it
+      render();
+      speak();
+      return;
+    }
+    return explain(result);
+  }
+  const body = result.body;
+  openDoorScreen(body.compartment, body.purpose, false, body.warning, payload, body.others);
 }
 
-function openDoorScreen(id, purpose, courier, warning = null) {
-  state.door = { id, purpose, seenOpen: Boolean(state.doors[id]), courier, warning };
+async function openOthers() {
+  const visit = state.visit;
+  if (!visit || !visit.payload || !visit.others) return;
+  const result = await send("POST", "/pickups/others", visit.payload, CONFIG.token);
+  if (!result || state.visit !== visit) return;
+  visit.others = 0;
+  if (!result.ok) return explain(result);
+  const { opened, skipped } = result.body;
+  visit.notice = skipped.length ? { key: "skipped", doors: skipped.map((s) => s.compartment) } : null;
+  if (!opened.length) return show(state.screen, { timeout: state.baseTimeout });
+  sounds.playTone("unlock");
+  for (const id of opened) visit.doors.push({ id, purpose: "pickup", seenOpen: Boolean(state.levels[id]), done: false });
   show("door", { timeout: DOOR_IDLE_S });
 }
 
+function finishVisit() {
+  const visit = state.visit;
+  if (visit.courier) return openCourierList();
+  show("thanks", { timeout: visit.others ? OFFER_S : THANKS_S });
+}
+
 function doorChanged(id, open) {
-  state.doors[id] = open;
-  const door = state.door;
-  if (state.screen !== "door" || !door || door.id !== id) return;
-  if (door.courier) touchCourier();
+  state.levels[id] = open;
+  const visit = state.visit;
+  const door = visit && visit.doors.find((d) => d.id === id && !d.done);
+  if (!door) return;
+  if (visit.courier) touchCourier();
   if (open) {
     door.seenOpen = true;
-    show("door", { timeout: DOOR_IDLE_S });
+    if (state.screen === "door") show("door", { timeout: DOOR_IDLE_S });
   } else if (door.seenOpen) {
-    if (door.courier) openCourierList();
-    else show("thanks", { timeout: THANKS_S });
+    door.done = true;
+    if (state.screen === "door") {
+      if (openDoors().length === 0) finishVisit();
+      else show("door", { timeout: DOOR_IDLE_S });
+    }
   }
 }
 
-async function recheckDoor() {
-  const door = state.door;
-  if (state.screen !== "door" || !door) return;
-  const result = await call("GET", "/compartments"); // with the kiosk's own token
-  if (!result.ok || state.door !== door) return;
-  const comp = result.body.find((c) => c.id === door.id);
-  if (comp && !comp.door_open && comp.opening === null) {
-    // the door cycle ended while we were not listening
-    if (door.courier) openCourierList();
-    else show("thanks", { timeout: THANKS_S });
-  } else if (comp && comp.door_open) {
-    doorChanged(door.id, true);
+async function recheckDoors() {
+  const visit = state.visit;
+  if (!visit || state.screen !== "door") return;
+  const result = await call("GET", "/compartments", null, CONFIG.token);
+  if (!result.ok || state.visit !== visit) return;
+  for (const door of openDoors()) {
+    const comp = result.body.find((c) => c.id === door.id);
+    if (comp && !comp.door_open && comp.opening === null) door.done = true; // ended unseen
+    else if (comp && comp.door_open) door.seenOpen = true;
   }
+  if (openDoors().length === 0) finishVisit();
+  else render();
 }
 
 const SCAN_REFUSALS = { unknown: "unknown", used: "used", expired: "expired", cancelled: "expired", invalid: "not_qr", unavailable: "unavailable", held: "held_cold", cold_pending: "cold_pending" };
@@ -427,65 +390,90 @@ const SCAN_REFUSALS = { unknown: "unknown", used: "used", expired: "expired", ca
 function serialScan(outcome) {
   // a scan from a serial scanner: the service has already acted on it; show the outcome
   if (outcome.ok) return openDoorScreen(outcome.compartment, outcome.purpose, false);
-  if (["door", "courier"].includes(state.screen)) return; // someone is busy here: no interruption
-  if (outcome.reason === "locked") return showError("locked", {}, Number(outcome.retry_after_s || 60));
-  showError(SCAN_REFUSALS[outcome.reason] || "generic");
+  if (state.screen === "courier") return; // a courier is busy here: no interruption
+  const key = outcome.reason === "locked" ? "locked" : SCAN_REFUSALS[outcome.reason] || "generic";
+  if (state.screen === "door" && state.visit && !state.visit.courier) {
+    state.visit.notice = { key };
+    render();
+    return speak();
+  }
+  if (state.screen === "door") return;
+  if (key === "locked") return showError("locked", {}, Number(outcome.retry_after_s || 60));
+  showError(key);
 }
 
 function alarm(type, id) {
-  if (type === "door.jammed" && state.door && state.door.id === id && state.screen === "door") {
-    showError("jammed", { door: id });
+  const visit = state.visit;
+  const door = visit && visit.doors.find((d) => d.id === id && !d.done);
+  if (type !== "door.jammed" || !door || state.screen !== "door") return;
+  door.done = true;
+  if (openDoors().length === 0) return showError("jammed", { door: id });
+  visit.notice = { key: "jammed" };
+  render();
+}
+
+/* ---------- a problem at the box ---------- */
+
+function startProblem() {
+  const visit = state.visit;
+  if (!visit || visit.courier) return;
+  const ids = [...new Set(visit.doors.map((d) => d.id))];
+  state.problem = { door: ids[ids.length - 1], doors: ids, kind: null, outcome: null, message: null };
+  show("problem", { timeout: PROBLEM_S });
+}
+
+function renderProblem() {
+  const p = state.problem;
+  if (!p) return;
+  const box = $("problem-doors");
+  box.hidden = p.doors.length < 2;
+  const row = box.querySelector(".row");
+  row.replaceChildren();
+  for (const id of p.doors) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "secondary";
+    b.dataset.problemDoor = id;
+    b.textContent = t("door_word", { door: id });
+    b.setAttribute("aria-pressed", id === p.door ? "true" : "false");
+    row.append(b);
   }
 }
 
-/* ---------- live updates: server-sent events over fetch (keeps the token out of URLs) ---------- */
-
-async function listen() {
-  let delay = 1000;
-  for (;;) {
-    const token = CONFIG.token;
-    if (!token) return;
-    try {
-      const response = await fetch(`${API}/kiosk/stream`, { headers: { Authorization: `Bearer ${token}` } });
-      if (!response.ok) throw new Error(`stream ${response.status}`);
-      $("offline").hidden = true;
-      delay = 1000;
-      const reader = response.body.getReader();
-      const decoder = new TextDecoder();
-      let buffer = "";
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += decoder.decode(value, { stream: true });
-        let cut;
-        while ((cut = buffer.indexOf("\n\n")) >= 0) {
-          handleEvent(buffer.slice(0, cut));
-          buffer = buffer.slice(cut + 2);
-        }
-      }
-    } catch (err) {
-      /* fall through to the retry below */
-    }
-    $("offline").hidden = false;
-    await new Promise((resolve) => setTimeout(resolve, delay));
-    delay = Math.min(delay * 2, 15000);
-  }
+async function report(kind, keep = false) {
+  const p = state.problem;
+  if (!p) return;
+  if (kind === "damaged" && state.screen === "problem") return show("damaged", { timeout: PROBLEM_S });
+  const result = await send("POST", "/kiosk/problems", { compartment: p.door, problem: kind, keep }, CONFIG.token);
+  if (!result) return;
+  if (result.status === 409) return showError("generic"); // too late, or not this kiosk's door
+  if (!result.ok) return explain(result);
+  p.kind = kind;
+  p.outcome = result.body.outcome;
+  p.message = { fr: result.body.message_fr, en: result.body.message_en };
+  p.phone = result.body.phone;
+  show("reported", { timeout: ERROR_S });
 }
 
-function handleEvent(block) {
-  let name = "message";
-  let data = "";
-  for (const line of block.split("\n")) {
-    if (line.startsWith("event:")) name = line.slice(6).trim();
-    else if (line.startsWith("data:")) data += line.slice(5).trim();
-  }
-  if (!data) return;
-  const payload = JSON.parse(data);
+function renderReported() {
+  const p = state.problem;
+  if (!p || !p.message) return;
+  $("reported-text").textContent = p.message[state.lang] || p.message.fr;
+  $("reported-phone").textContent = p.phone ? t("reported_phone", { phone: p.phone }) : "";
+}
+
+function problemBack() {
+  if (openDoors().length) show("door", { timeout: DOOR_IDLE_S });
+  else goHome();
+}
+
+/* ---------- live updates ---------- */
+
+function handleEvent(name, payload) {
   if (name === "hello") {
-    state.doors = payload.doors;
-    recheckDoor(); // the stream was down: the door may have moved meanwhile
-  }
-  else if (name === "door") doorChanged(payload.compartment, payload.open);
+    state.levels = payload.doors;
+    recheckDoors(); // the stream was down: the doors may have moved meanwhile
+  } else if (name === "door") doorChanged(payload.compartment, payload.open);
   else if (name === "alarm") alarm(payload.type, payload.compartment);
   else if (name === "scan") serialScan(payload);
   document.body.dataset.live = "1";
@@ -494,7 +482,7 @@ function handleEvent(block) {
 /* ---------- couriers ---------- */
 
 async function signIn(pin) {
-  const result = await send("POST", "/courier/session", { pin });
+  const result = await send("POST", "/courier/session", { pin }, CONFIG.token);
   if (!result) return;
   state.digits = "";
   if (!result.ok) return explain(result);
@@ -513,7 +501,7 @@ function touchCourier() {
   state.courierTimer = setTimeout(() => {
     if (state.screen === "door") touchCourier(); // never while a door is open
     else signOut();
-  }, CONFIG.courier_idle_s * 1000);
+  }, CONFIG.courier_idle_s * 1000); // the service ends the session then, whatever the page
 }
 
 async function signOut() {
@@ -551,6 +539,7 @@ async function openCourierList() {
     list.append(li);
   }
   $("reference").value = "";
+  state.visit = null;
   show("courier");
   $("reference").focus();
 }
@@ -568,10 +557,10 @@ async function deposit(body) {
 
 function pressKey(key) {
   if (state.screen !== "code") return;
-  clearTimeout(state.screenTimer);
-  state.screenTimer = setTimeout(goHome, CODE_IDLE_S * 1000);
+  arm(CODE_IDLE_S);
   const max = state.mode === "pin" ? 12 : 8;
-  if (state.busy) return;
+  if (isBusy()) return;
+  if (state.audio) sounds.playTone("key"); // the digits are never said: a tick for each
   if (key === "del") state.digits = state.digits.slice(0, -1);
   else if (key === "ok") return validate();
   else if (/^[0-9]$/.test(key) && state.digits.length < max) {
@@ -597,6 +586,22 @@ function startCode(mode) {
   show("code", { timeout: CODE_IDLE_S });
 }
 
+const ACTIONS = {
+  collect: () => startCode("collect"),
+  dropoff: () => startCode("dropoff"),
+  courier: () => startCode("pin"),
+  home: () => goHome(),
+  "courier-done": () => signOut(),
+  others: () => openOthers(),
+  problem: () => startProblem(),
+  "problem-back": () => problemBack(),
+  keep: () => report("damaged", true),
+  leave: () => report("damaged", false),
+  "aid-speak": () => toggleSpeech(),
+  "aid-time": () => setAids({ moreTime: !state.moreTime }),
+  "aid-large": () => setAids({ large: !state.large }),
+};
+
 document.addEventListener("click", (event) => {
   const target = event.target.closest("button");
   if (!target) return;
@@ -606,12 +611,13 @@ document.addEventListener("click", (event) => {
     return applyLanguage();
   }
   if (target.dataset.key) return pressKey(target.dataset.key);
-  const action = target.dataset.action;
-  if (action === "collect") startCode("collect");
-  else if (action === "dropoff") startCode("dropoff");
-  else if (action === "courier") startCode("pin");
-  else if (action === "home") goHome();
-  else if (action === "courier-done") signOut();
+  if (target.dataset.problem) return report(target.dataset.problem);
+  if (target.dataset.problemDoor && state.problem) {
+    state.problem.door = target.dataset.problemDoor;
+    return renderProblem();
+  }
+  const action = ACTIONS[target.dataset.action];
+  if (action) action();
 });
 
 $("reference-form").addEventListener("submit", (event) => {
@@ -623,10 +629,14 @@ $("reference-form").addEventListener("submit", (event) => {
 // Keys arrive from a person (touch keypad aside: a keyboard) or from a scanner, which
 // types a whole code in a few milliseconds and ends with Enter. Keys typed in quick
 // succession are held back a moment: a burst that ends with Enter is a scan, anything
-// else is typing.
+// else is typing. The speech key of a physical keypad works on every screen.
 document.addEventListener("keydown", (event) => {
   const now = Date.now();
   const typing = event.target.tagName === "INPUT";
+  if (event.key === CONFIG.speech_key && !typing && state.burst.length === 0) {
+    event.preventDefault();
+    return toggleSpeech();
+  }
   if (event.key.length === 1) {
     if (now - state.burstAt > BURST_GAP_MS) flushBurst();
     state.burst.push(event.key);
@@ -679,10 +689,10 @@ function scanned(text) {
     $("reference").value = "";
     return deposit({ reference: text });
   }
-  if (state.screen !== "door" && !state.busy) showError("not_qr");
+  if (state.screen !== "door" && !isBusy()) showError("not_qr");
 }
 
 applyLanguage();
 show("start");
 if (!CONFIG.token) showError("no_token");
-else listen();
+else listen(CONFIG.token, handleEvent, (up) => { $("offline").hidden = up; });

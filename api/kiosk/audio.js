@@ -1,0 +1,95 @@
+/* The kiosk's sounds: the unlock tone (always), the key tick and the spoken phrases (in
+   audio mode). Phrases are asked for by key and parameters; the service composes and
+   synthesises them (espeak-ng), so no code or name can ever be said. Each sound that
+   starts playing is noted in window.kioskSounds (kind, name, text, voice, ended). */
+"use strict";
+
+const API = "/api/v1";
+const TONE_WAIT_MS = 1500; // a phrase waits for the tone before it, never longer
+
+export class Sounds {
+  constructor(token) {
+    this.token = token;
+    this.tone = null;
+    this.voice = null; // one element per sound: no listener outlives its sound
+    this.toneEnds = Promise.resolve();
+    this.request = null; // the phrase being fetched: cancelled by the next one
+    this.url = null;
+    window.kioskSounds = [];
+  }
+
+  note(kind, name, extra = {}) {
+    const entry = { kind, name, ended: false, at: Date.now(), ...extra };
+    window.kioskSounds.push(entry);
+    if (window.kioskSounds.length > 100) window.kioskSounds.shift();
+    return entry;
+  }
+
+  playTone(name) {
+    if (this.tone) this.tone.pause();
+    const el = new Audio(`${API}/kiosk/sounds/${name}.wav`);
+    this.tone = el;
+    this.toneEnds = new Promise((resolve) => {
+      const done = () => resolve();
+      el.addEventListener("ended", done, { once: true });
+      el.addEventListener("error", done, { once: true });
+      setTimeout(done, TONE_WAIT_MS);
+    });
+    const entry = this.note("tone", name);
+    el.addEventListener("ended", () => { entry.ended = true; }, { once: true });
+    el.play().catch(() => { entry.blocked = true; }); // autoplay refused: see the README
+  }
+
+  stop() {
+    if (this.request) this.request.abort();
+    this.request = null;
+    if (this.voice) this.voice.pause();
+  }
+
+  /* Say the phrases one after the other; a newer call replaces what is being said. */
+  async say(phrases, lang) {
+    this.stop();
+    const controller = new AbortController();
+    this.request = controller;
+    for (const phrase of phrases) {
+      if (controller.signal.aborted) return;
+      const query = new URLSearchParams({ phrase: phrase.phrase, lang });
+      for (const door of phrase.doors || []) query.append("door", door);
+      if (phrase.count) query.set("count", String(phrase.count));
+      if (phrase.wait_s !== undefined) query.set("wait_s", String(Math.max(0, Math.round(phrase.wait_s))));
+      if (phrase.warning) query.set("warning", "true");
+      let response;
+      try {
+        response = await fetch(`${API}/kiosk/speech.wav?${query}`, {
+          headers: { Authorization: `Bearer ${this.token}` },
+          signal: controller.signal,
+        });
+      } catch (err) {
+        return; // cancelled, or the service is away: the screen still says it all
+      }
+      if (!response.ok) return;
+      const text = decodeURIComponent(response.headers.get("X-Phrase-Text") || "");
+      const voice = response.headers.get("X-Voice") || "";
+      const blob = await response.blob();
+      await this.toneEnds; // the unlock tone first
+      if (controller.signal.aborted) return;
+      if (this.url) URL.revokeObjectURL(this.url);
+      this.url = URL.createObjectURL(blob);
+      const entry = this.note("speech", phrase.phrase, { text, voice, lang });
+      const el = new Audio(this.url);
+      this.voice = el;
+      const ended = new Promise((resolve) => {
+        el.addEventListener("ended", () => { entry.ended = true; resolve(); });
+        el.addEventListener("error", () => resolve());
+        el.addEventListener("pause", () => setTimeout(resolve, 50)); // stopped, or at its end
+      });
+      try {
+        await el.play();
+      } catch (err) {
+        entry.blocked = true;
+        return;
+      }
+      await ended;
+    }
+  }
+}
