@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from api.app import create_app
 from locker.domain.lockout import LockoutPolicy
@@ -14,6 +16,8 @@ from locker.runtime import Runtime, build, specs_of
 from locker.secrets import Sealer
 from locker.store.sqlite import SqliteStore, open_engine
 from tests.helpers import FixedClock, settings_for
+from tests.kioskkit import ARGS, CHROMIUM, Box
+from tests.procs import ServiceProcess
 
 
 class RecordingDoors:
@@ -93,3 +97,44 @@ def app_client(tmp_path: Path) -> Iterator[tuple[TestClient, Runtime]]:
 ADMIN = {"Authorization": "Bearer demo-admin"}
 COURIER = {"Authorization": "Bearer demo-courier"}
 KIOSK = {"Authorization": "Bearer demo-kiosk"}
+
+
+# ---- the kiosk in Chromium (tests/kioskkit.py): the browser, the box, a page ----
+# The kiosk test modules use the box through `pytestmark = usefixtures("no_lockout")`.
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: `make test` installs it")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
+    svc = ServiceProcess(tmp_path_factory.mktemp("kiosk")).start()
+    yield Box(svc)
+    svc.stop()
+
+
+@pytest.fixture
+def no_lockout(box: Box) -> None:
+    """The box is shared: wrong codes of earlier tests must not lock this one out (five
+    in five minutes do, whatever else the machine was doing meanwhile)."""
+    for terminal in box.admin.get("/api/v1/lockouts").json():
+        r = box.admin.delete(f"/api/v1/lockouts/{quote(terminal, safe='')}")
+        assert r.status_code == 204, r.text
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 800, "height": 480}, locale="fr-FR")
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield pg
+    context.close()
+    assert errors == [], f"the page raised: {errors}"

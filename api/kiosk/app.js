@@ -291,11 +291,13 @@ function codeOf(payload) {
 
 function openDoorScreen(id, purpose, courier, warning = null, payload = null, others = 0) {
   sounds.playTone("unlock"); // the door opens first; a tone says so, whatever the screen
+  state.digits = "";
   const door = { id, purpose, seenOpen: Boolean(state.levels[id]), done: false };
   const visit = state.visit;
   if (visit && !courier && !visit.courier && state.screen === "door") {
     visit.doors.push(door); // a second code while the first door is open
     visit.notice = null;
+    state.digits = "";
   } else {
     state.visit = { doors: [door], courier, codes: [], warning: null, others: 0, notice: null, payload: null };
   }
@@ -572,6 +574,18 @@ function pressKey(key) {
   renderCode();
 }
 
+function doorKey(key) {
+  // a second code typed on a physical keypad while a door is open for this person
+  if (!state.visit || state.visit.courier || isBusy()) return;
+  if (state.audio) sounds.playTone("key");
+  state.digits += key;
+  if (state.digits.length === 8) {
+    const code = state.digits;
+    state.digits = "";
+    submitCode({ code });
+  }
+}
+
 function validate() {
   if (state.mode === "pin") {
     if (state.digits.length >= 4) signIn(state.digits);
@@ -676,6 +690,7 @@ function flushBurst() {
     if (!/^[0-9]$/.test(key)) continue;
     if (state.screen === "start") startCode("collect");
     if (state.screen === "code") pressKey(key);
+    else if (state.screen === "door") doorKey(key);
   }
 }
 

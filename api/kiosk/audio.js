@@ -7,6 +7,13 @@
 const API = "/api/v1";
 const TONE_WAIT_MS = 1500; // a phrase waits for the tone before it, never longer
 
+function noteFailure(entry, err) {
+  // NotAllowedError: the browser's autoplay policy refused it (README, "The kiosk screen");
+  // AbortError: the next sound cut it short, as it should
+  if (err && err.name === "NotAllowedError") entry.blocked = true;
+  else entry.interrupted = true;
+}
+
 export class Sounds {
   constructor(token) {
     this.token = token;
@@ -37,7 +44,7 @@ export class Sounds {
     });
     const entry = this.note("tone", name);
     el.addEventListener("ended", () => { entry.ended = true; }, { once: true });
-    el.play().catch(() => { entry.blocked = true; }); // autoplay refused: see the README
+    el.play().catch((err) => noteFailure(entry, err));
   }
 
   stop() {
@@ -86,7 +93,7 @@ export class Sounds {
       try {
         await el.play();
       } catch (err) {
-        entry.blocked = true;
+        noteFailure(entry, err);
         return;
       }
       await ended;
