@@ -54,5 +54,12 @@ def test_the_benchmark_smoke_run_writes_every_figure(tmp_path: Path) -> None:
             and "4 chilled" in figures[name]["note"]
         )
     assert figures["idle_cpu_pct_4probes"]["value"] >= 0
+    for name in ("pickup_to_relay_ms_speech", "pickup_to_relay_ms_speech_1core"):
+        assert (
+            0 < figures[name]["p50"] <= figures[name]["p99"]
+            and "espeak-ng" in figures[name]["note"]
+        )
+    # a phrase is made once, then served from the cache
+    assert 0 < figures["speech_first_phrase_ms"]["p50"] and figures["speech_cached_ms"]["n"] >= 1
     assert "pickup_to_relay_ms" in run.stdout  # the table
     assert not (tmp_path / "work").exists()  # cleaned up

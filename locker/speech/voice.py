@@ -75,11 +75,11 @@ class Voice:
             self._synthesise(voice, text, path)
             took = time.monotonic() - started
             self.synthesised += 1
-            self._trim()
+            self._trim(path.parent)
         return Spoken(path, voice, text, wav_duration(path), took)
 
     def _synthesise(self, voice: str, text: str, path: Path) -> None:
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         part = path.with_suffix(".part")
         assert self.binary is not None
         cmd = [self.binary, "-v", voice, "-s", str(RATE_WPM), "-w", str(part), "--stdin"]
@@ -96,7 +96,7 @@ class Voice:
             log.error("espeak-ng failed (%s): no speech for this phrase", type(err).__name__)
             raise NoVoice("espeak-ng failed") from err
 
-    def _trim(self) -> None:
-        files = sorted(self.cache_dir.glob("*.wav"), key=lambda p: p.stat().st_mtime)
+    def _trim(self, folder: Path) -> None:
+        files = sorted(folder.glob("*.wav"), key=lambda p: p.stat().st_mtime)
         for old in files[: max(0, len(files) - MAX_FILES)]:
             old.unlink(missing_ok=True)

@@ -36,28 +36,30 @@ def _activations(pin: MockPin, active_high: bool) -> list[float]:
 
 
 class _Timed:
-    """The app, with the time each request enters it."""
+    """The app, with the time each pickup request enters it."""
 
     def __init__(self, app: object) -> None:
         self.app = app
         self.entered: list[float] = []
 
     async def __call__(self, scope: dict[str, object], receive: object, send: object) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and str(scope["path"]).endswith("/pickups"):
             self.entered.append(time.monotonic())
         await self.app(scope, receive, send)  # type: ignore[operator]
 
 
-async def _run(runtime: Runtime, count: int) -> list[float]:
+async def _run(runtime: Runtime, count: int, speech: bool) -> list[float]:
     assert runtime.sim is not None
     wired = runtime.sim
-    timed = _Timed(create_app(runtime, manage_runtime=False))
+    app = create_app(runtime, manage_runtime=False)
+    timed = _Timed(app)
     transport = httpx.ASGITransport(app=timed)  # type: ignore[arg-type]
     doors = runtime.doors
     assert isinstance(doors, GpioDoors)
     relays = doors._relays  # the mock pins, to read their history
     active_high = runtime.settings.doors.active_high
     samples: list[float] = []
+    spoken: list[asyncio.Task[httpx.Response]] = []
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
         while len(samples) < count:
             # a parcel in each wired compartment; its deposit pulse ends before the pickup
@@ -72,6 +74,15 @@ async def _run(runtime: Runtime, count: int) -> list[float]:
                 reply = await client.post("/api/v1/pickups", json={"code": code}, headers=KIOSK)
                 assert reply.status_code == 200, reply.text
                 samples.append(await _relay_delay(pin, active_high, timed.entered[-1]))
+                if speech:  # as the page in audio mode: the door's phrase, never cached
+                    voice = app.state.voice
+                    voice.cache_dir = voice.cache_dir.parent / f"speech-{len(samples)}"
+                    url = f"/api/v1/kiosk/speech.wav?phrase=door_pickup&door={cid}"
+                    spoken.append(asyncio.create_task(client.get(url, headers=KIOSK)))
+            for task in spoken:
+                done = await task
+                assert done.status_code == 200, done.text
+            spoken.clear()
             for cid, _ in round_:  # the resident takes the parcel: the door opens and shuts
                 for is_open in (True, False):
                     wired.set_door(cid, is_open)
@@ -100,13 +111,17 @@ async def _wait(predicate: object, timeout: float = 10) -> None:
         await asyncio.sleep(0.001)
 
 
-def pickup_to_relay(workdir: Path, count: int, probes: int = 0) -> list[float]:
+def pickup_to_relay(
+    workdir: Path, count: int, probes: int = 0, speech: bool = False
+) -> list[float]:
     """``count`` pickups, one at a time, on the six wired compartments: latencies in ms;
-    with ``probes`` chilled zones read meanwhile (w1thermsensor on the simulated tree)."""
+    with ``probes`` chilled zones read meanwhile (w1thermsensor on the simulated tree);
+    with ``speech``, each pickup followed by its spoken phrase, synthesised anew, while
+    the next pickups go on."""
     layout = write_layout(workdir, generated=0, probes=probes)
     runtime = build(settings(workdir, layout), simulate=True)
     runtime.start()
     try:
-        return asyncio.run(_run(runtime, count))
+        return asyncio.run(_run(runtime, count, speech))
     finally:
         runtime.stop()

@@ -14,14 +14,32 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.bench import footprint, httpbench, inproc, syncbench
+from tests.bench import footprint, httpbench, inproc, speechbench, syncbench
 from tests.bench.figures import Figure, latency, markdown, table, value
 from tests.bench.layout import PROBE_SAMPLE_S, PROBES, example_with_probes, service_core
 from tests.broker import Broker
 from tests.helpers import ROOT
 
-FULL = {"p2r": 300, "c1": 1000, "c20": 4000, "sync": 10_000, "resyncs": 3, "starts": 5, "idle": 60}
-QUICK = {"p2r": 12, "c1": 40, "c20": 100, "sync": 200, "resyncs": 1, "starts": 1, "idle": 2}
+FULL = {
+    "p2r": 300,
+    "c1": 1000,
+    "c20": 4000,
+    "sync": 10_000,
+    "resyncs": 3,
+    "starts": 5,
+    "idle": 60,
+    "phrases": 24,
+}
+QUICK = {
+    "p2r": 12,
+    "c1": 40,
+    "c20": 100,
+    "sync": 200,
+    "resyncs": 1,
+    "starts": 1,
+    "idle": 2,
+    "phrases": 2,
+}
 TARGETS = {  # issue 6, with decision 23 for HTTP and start-up
     "pickup_to_relay_ms": 5.0,
     "http_pickup_ms_c1": 2.0,
@@ -44,12 +62,15 @@ def _copy_seed(seed: Path, into: Path) -> Path:
     return into
 
 
-def _inproc(work: Path, count: int, pin: bool, probes: int = 0) -> list[float]:
+def _inproc(
+    work: Path, count: int, pin: bool, probes: int = 0, speech: bool = False
+) -> list[float]:
     """pickup -> relay in a process of its own (pinned to one core when ``pin``), with
-    ``probes`` chilled zones sampled meanwhile."""
+    ``probes`` chilled zones sampled meanwhile, or each pickup's phrase synthesised."""
     work.mkdir(parents=True, exist_ok=True)
     prefix = service_core(pin)
     command = ["-m", "tests.bench.run", "--inproc", str(count), str(work), str(probes)]
+    command.append("1" if speech else "0")
     out = subprocess.run(
         [*prefix, sys.executable, *command],
         cwd=ROOT,
@@ -72,13 +93,16 @@ def variant(work: Path, sizes: dict[str, int], suffix: str, seeds: dict[str, Pat
     def name(base: str) -> str:
         return base + suffix
 
-    # NOTE: with and without probes back to back, twice, in alternation: the same
-    # machine state for both figures (issue 14).
+    # NOTE: without and with probes, and with speech, back to back, twice, in
+    # alternation: the same machine state for the three figures (issues 14 and 15).
     plain: list[float] = []
     probed: list[float] = []
+    spoken: list[float] = []
+    half_n = sizes["p2r"] // 2
     for half in (0, 1):
-        plain += _inproc(work / f"inproc{suffix}-{half}", sizes["p2r"] // 2, pin)
-        probed += _inproc(work / f"inproc{suffix}-p{half}", sizes["p2r"] // 2, pin, PROBES)
+        plain += _inproc(work / f"inproc{suffix}-{half}", half_n, pin)
+        probed += _inproc(work / f"inproc{suffix}-p{half}", half_n, pin, PROBES)
+        spoken += _inproc(work / f"inproc{suffix}-s{half}", half_n, pin, speech=True)
     figs = [
         latency(name("pickup_to_relay_ms"), "ms", plain, target("pickup_to_relay_ms")),
         latency(
@@ -88,7 +112,22 @@ def variant(work: Path, sizes: dict[str, int], suffix: str, seeds: dict[str, Pat
             target("pickup_to_relay_ms"),
             note=f"{PROBES} chilled zones read every {PROBE_SAMPLE_S} s meanwhile",
         ),
+        latency(
+            name("pickup_to_relay_ms_speech"),
+            "ms",
+            spoken,
+            target("pickup_to_relay_ms"),
+            note="each pickup's phrase synthesised anew (espeak-ng) while the next go on",
+        ),
     ]
+    if not pin:
+        first, cached = speechbench.first_and_cached(work / "speech", sizes["phrases"])
+        figs += [
+            latency(
+                "speech_first_phrase_ms", "ms", first, None, note="GET /kiosk/speech.wav, made"
+            ),
+            latency("speech_cached_ms", "ms", cached, None, note="the same phrase again, cached"),
+        ]
     http_dir = _copy_seed(seeds["http"], work / f"http{suffix}")
     res = httpbench.run(http_dir, seeds["http_layout"], {1: sizes["c1"], 20: sizes["c20"]}, pin)
     for clients in (1, 20):
@@ -240,14 +279,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--markdown", type=Path, metavar="RESULTS", help="print the README table of a run"
     )
-    parser.add_argument("--inproc", nargs=3, help=argparse.SUPPRESS)  # COUNT WORKDIR PROBES
+    # COUNT WORKDIR PROBES SPEECH (0 or 1)
+    parser.add_argument("--inproc", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.markdown:
         print(markdown(json.loads(args.markdown.read_text())))
         return 0
     if args.inproc:
-        count, workdir, probes = args.inproc
-        print(json.dumps(inproc.pickup_to_relay(Path(workdir), int(count), int(probes))))
+        count, workdir, probes, speech = args.inproc
+        found = inproc.pickup_to_relay(Path(workdir), int(count), int(probes), speech == "1")
+        print(json.dumps(found))
         return 0
     sizes = QUICK if args.quick else FULL
     work = args.out / "work"
