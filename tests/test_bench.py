@@ -60,6 +60,6 @@ def test_the_benchmark_smoke_run_writes_every_figure(tmp_path: Path) -> None:
             and "espeak-ng" in figures[name]["note"]
         )
     # a phrase is made once, then served from the cache
-    assert 0 < figures["speech_first_phrase_ms"]["p50"] and figures["speech_cached_ms"]["n"] >= 1
+    assert figures["speech_first_phrase_ms"]["p50"] > 0 and figures["speech_cached_ms"]["n"] >= 1
     assert "pickup_to_relay_ms" in run.stdout  # the table
     assert not (tmp_path / "work").exists()  # cleaned up
