@@ -340,6 +340,7 @@ async function openOthers() {
   const result = await send("POST", "/pickups/others", visit.payload, CONFIG.token);
   if (!result || state.visit !== visit) return;
   visit.others = 0;
+  if (result.status === 409) return showError("generic"); // the 2 minutes went by
   if (!result.ok) return explain(result);
   const { opened, skipped } = result.body;
   visit.notice = skipped.length ? { key: "skipped", doors: skipped.map((s) => s.compartment) } : null;

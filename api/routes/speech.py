@@ -12,7 +12,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 
 from api.auth import Kiosk
 from locker.domain.errors import Invalid, NotFound
@@ -28,7 +28,7 @@ router = APIRouter(tags=["kiosk"])
 @router.get(
     "/kiosk/speech.wav",
     summary="A spoken phrase (espeak-ng, cached)",
-    response_class=FileResponse,
+    response_class=Response,
     responses={503: {"description": "no speech on this box (espeak-ng missing or off)"}},
 )
 def speech(
@@ -66,7 +66,9 @@ def speech(
     }
     if spoken.synthesised_s is not None:
         headers["X-Synthesis-Ms"] = f"{spoken.synthesised_s * 1000:.1f}"
-    return FileResponse(spoken.path, media_type="audio/wav", headers=headers)
+    # NOTE: read here, on the worker thread, and sent in one piece: a file streamed in
+    # chunks would take turns on the event loop with the next unlock
+    return Response(spoken.path.read_bytes(), media_type="audio/wav", headers=headers)
 
 
 @router.get("/kiosk/sounds/{name}.wav", summary="The unlock and key tones (no token needed)")

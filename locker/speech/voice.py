@@ -1,6 +1,6 @@
 """espeak-ng, to WAV, cached per phrase: the controller's voice.
 
-One synthesis at a time, at a lower CPU priority than the service (``nice``),
+One synthesis at a time, at the lowest CPU priority (``chrt --idle``),
 on a worker thread: a phrase is asked for after the door's unlock was
 answered, and its synthesis never competes with the next unlock. A WAV is
 kept on disk by the hash of its voice, rate and text, so a phrase costs its
@@ -83,9 +83,13 @@ class Voice:
         part = path.with_suffix(".part")
         assert self.binary is not None
         cmd = [self.binary, "-v", voice, "-s", str(RATE_WPM), "-w", str(part), "--stdin"]
-        nice = shutil.which("nice")
-        if nice:  # below the service: a phrase never takes the CPU from an unlock
-            cmd = [nice, "-n", "10", *cmd]
+        # Below the service: SCHED_IDLE runs espeak-ng only on a core nothing else wants,
+        # so a phrase never takes the CPU from an unlock (nice 19 where chrt is missing).
+        chrt, nice = shutil.which("chrt"), shutil.which("nice")
+        if chrt:
+            cmd = [chrt, "--idle", "0", *cmd]
+        elif nice:
+            cmd = [nice, "-n", "19", *cmd]
         try:
             subprocess.run(  # noqa: S603 - our own binary, the text on stdin
                 cmd, input=text.encode(), check=True, timeout=TIMEOUT_S, capture_output=True
