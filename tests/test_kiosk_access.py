@@ -184,6 +184,9 @@ def test_two_codes_open_two_doors(box: Box, page: Page, tmp_path: Path) -> None:
         f"Portes {cid1}, {cid2} ouvertes", timeout=SLOW
     )
     expect(page.locator("#cabinet rect.open")).to_have_count(2)
+    expect(page.locator("#door-instruction")).to_have_text(
+        "Prenez vos articles, puis refermez les portes."
+    )
     expect(page.locator("#door-notice")).to_be_hidden()
     snap(page, tmp_path, "two-doors")
     wait_for(lambda: (box.pulses(cid1), box.pulses(cid2)) == (pulses[0] + 1, pulses[1] + 1))

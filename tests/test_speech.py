@@ -51,6 +51,12 @@ def test_the_door_is_placed_from_the_layout() -> None:
     )
     en = compose(Request("door_deposit", "en", ("A1",)), LAYOUT, "")
     assert en.startswith("Door A1 is open: first column from the left, first compartment")
+    two = compose(Request("door_pickup", "fr", ("B3", "A1")), LAYOUT, "")
+    assert two == (
+        "Porte B3 ouverte : deuxième colonne, troisième casier en partant du bas. "
+        "Porte A1 ouverte : première colonne, premier casier en partant du bas. "
+        "Prenez vos articles, puis refermez les portes."
+    )
     warm = compose(Request("door_pickup", "fr", ("B3",), warning=True), LAYOUT, "")
     assert warm.startswith("Attention : ce panier") and "Porte B3" in warm
 

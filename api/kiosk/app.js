@@ -154,7 +154,9 @@ function renderDoor() {
   $("door-heading").textContent = ids.length > 1 ? t("doors_open", { doors: ids.join(", ") }) : t("door_open", { door: ids[0] || "" });
   $("door-heading").classList.toggle("several", ids.length > 1);
   let instruction;
-  if (doors.every((d) => d.seenOpen)) instruction = t("close_door");
+  const many = doors.length > 1;
+  if (doors.every((d) => d.seenOpen)) instruction = t(many ? "close_doors" : "close_door");
+  else if (many) instruction = t("take_and_close_many");
   else instruction = t(doors.some((d) => d.purpose === "pickup") ? "take_and_close" : "put_and_close");
   if (visit.warning === "cold_chain") instruction = `${t("cold_warning")} ${instruction}`;
   $("door-instruction").textContent = instruction;
@@ -265,9 +267,10 @@ function phrases() {
   if (s === "door" && visit) {
     const doors = openDoors();
     if (!doors.length) return extra;
-    if (doors.every((d) => d.seenOpen)) return [{ phrase: "door_close" }, ...extra];
+    const ids = doors.map((d) => d.id);
+    if (doors.every((d) => d.seenOpen)) return [{ phrase: "door_close", doors: ids }, ...extra];
     const pickup = doors.some((d) => d.purpose === "pickup");
-    return [{ phrase: pickup ? "door_pickup" : "door_deposit", doors: doors.map((d) => d.id), warning: visit.warning === "cold_chain" }, ...extra];
+    return [{ phrase: pickup ? "door_pickup" : "door_deposit", doors: ids, warning: visit.warning === "cold_chain" }, ...extra];
   }
   if (s === "thanks") {
     const deposit = visit && visit.doors.every((d) => d.purpose === "deposit");

@@ -133,6 +133,19 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
 }
 
+# the door phrases when several doors are open for the person
+PLURAL: dict[str, dict[str, str]] = {
+    "fr": {
+        "door_pickup": "{doors}. Prenez vos articles, puis refermez les portes.",
+        "door_deposit": "{doors}. Déposez vos articles, puis refermez les portes.",
+        "door_close": "Refermez les portes, s'il vous plaît.",
+    },
+    "en": {
+        "door_pickup": "{doors}. Take your items, then close the doors.",
+        "door_deposit": "{doors}. Put your items in, then close the doors.",
+        "door_close": "Please close the doors.",
+    },
+}
 PHRASES = frozenset(CATALOGUE["fr"])
 
 
@@ -232,6 +245,8 @@ def compose(req: Request, layout: Mapping[str, CompartmentSpec], phone: str) -> 
         if door not in layout:
             raise NotSpeakable(f"door: no compartment {door!r}")
     template = CATALOGUE[req.lang][req.phrase]
+    if len(req.doors) > 1:
+        template = PLURAL[req.lang].get(req.phrase, template)
     if not phone.strip():
         template = _without_phone(template)
     needs = set(re.findall(r"\{(\w+)\}", template))
