@@ -87,6 +87,13 @@ class PickupIn(_In):
     qr_payload: str | None = Field(default=None, max_length=128, examples=["LKR1:demo:48213977"])
 
 
+class OthersIn(PickupIn):
+    scanner: bool = Field(
+        default=False,
+        description="kiosk only: the pickup came through the box's serial scanner (no code)",
+    )
+
+
 class Opened(BaseModel):
     compartment: str
     warning: str | None = Field(

@@ -23,6 +23,9 @@ class DoorLights:
     def wired(self, cid: str) -> bool:
         return cid in self._leds
 
+    def wired_ids(self) -> list[str]:
+        return list(self._leds)
+
     def show(self, cid: str, lit: bool) -> None:
         """Blink the compartment's light (``lit``) or put it out; unwired: nothing."""
         led = self._leds.get(cid)

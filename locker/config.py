@@ -11,7 +11,14 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -141,6 +148,19 @@ class KioskConfig(_Strict):
         max_length=16,
         description="the key of a physical keypad that starts speech (a KeyboardEvent.key)",
     )
+
+    @field_validator("speech_key")
+    @classmethod
+    def _speech_key(cls, key: str) -> str:
+        # a letter or a digit would be taken from a scanner's burst or a typed code
+        if (len(key) == 1 and (key.isalnum() or key in ":._- ")) or key in (
+            "Enter",
+            "Backspace",
+            "Escape",
+            "Tab",
+        ):
+            raise ValueError(f"{key!r} is used to type codes: choose another key (e.g. '*')")
+        return key
 
     @model_validator(mode="after")
     def _hashes(self) -> KioskConfig:

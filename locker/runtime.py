@@ -137,12 +137,15 @@ class Runtime:
     probes: SimulatedProbes | None = None
     lights: DoorLights | None = None
     started: bool = field(default=False)
+    _lights_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def start(self) -> None:
         if self.lights is not None:
             self.service.subscribe(self._light_doors)
         self.doors.listen(self.service.door_changed)
         self.service.reconcile_doors()
+        if self.lights is not None:  # a door left open across a restart lights up again
+            self._light_doors()
         self.ticker.start()
         if self.sampler is not None:
             self.sampler.start()
@@ -152,11 +155,21 @@ class Runtime:
             self.scanner.start()
         self.started = True
 
-    def _light_doors(self, changes: Changes) -> None:
-        """A door's light blinks from its unlock until its door cycle is over."""
-        assert self.lights is not None
-        for cid, opening in changes.openings.items():
-            self.lights.show(cid, opening is not None)
+    def _light_doors(self, changes: Changes | None = None) -> None:
+        """A door's light blinks from its unlock until its door cycle is over. The lights
+        follow the service's state as it is now, not the change itself: commits reach
+        their listeners from several threads, and an old one may come in last."""
+        lights = self.lights
+        assert lights is not None
+        if changes is not None and not changes.openings:
+            return
+        with self._lights_lock:
+            try:
+                unlocked = self.service.unlocked()
+                for cid in changes.openings if changes is not None else lights.wired_ids():
+                    lights.show(cid, cid in unlocked)
+            except Exception:  # a light never fails a pickup
+                log.exception("the door lights could not be set")
 
     def health(self) -> dict[str, object]:
         mqtt: dict[str, object] = {"enabled": False}
@@ -334,5 +347,5 @@ def build_scanner(
     from firmware_bridge.scanner import SerialScanner
     from locker.scans import ScanDesk
 
-    desk = ScanDesk(service, s.port)
+    desk = ScanDesk(service, s.port, settings.kiosk.group_pickup)
     return desk, SerialScanner(s.port, s.baudrate, desk.scan, s.max_line)

@@ -21,8 +21,9 @@ Outcome = dict[str, object]
 
 
 class ScanDesk:
-    def __init__(self, service: LockerService, port: str) -> None:
+    def __init__(self, service: LockerService, port: str, group: bool = True) -> None:
         self._service = service
+        self.group = group  # kiosk.group_pickup
         self.terminal = f"scanner:{port}"
         self._listeners: list[Callable[[Outcome], None]] = []
 
@@ -43,6 +44,9 @@ class ScanDesk:
             outcome = {"ok": False, "reason": exc.code}
         else:
             outcome = {"ok": True, "compartment": cid, "purpose": purpose.value}
+            others = self._service.others_waiting(self.terminal) if self.group else 0
+            if others:  # the screen offers them (POST /pickups/others with "scanner")
+                outcome["others"] = others
         if outcome["ok"]:
             log.info("%s: %s opens %s", self.terminal, outcome["purpose"], outcome["compartment"])
         else:

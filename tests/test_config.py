@@ -203,3 +203,10 @@ def test_chilled_zones_are_checked(tmp_path: Path) -> None:
     moved = broken_copy(tmp_path, "relay_pin = 2 ", "relay_pin = 4 ")
     clash = "BCM 4 is the 1-Wire data line and compartment A1's relay_pin"
     assert any(clash in p for p in problems(moved))
+
+
+@pytest.mark.parametrize("key", ["5", "L", ":", "Enter", "Backspace"])
+def test_a_speech_key_that_types_codes_is_refused(key: str) -> None:
+    with pytest.raises(ConfigError, match=r"kiosk\.speech_key: .* is used to type codes"):
+        load_settings(EXAMPLE, kiosk={"speech_key": key})
+    assert load_settings(EXAMPLE, kiosk={"speech_key": "F1"}).kiosk.speech_key == "F1"

@@ -102,3 +102,30 @@ def test_over_rest_the_answer_says_how_many_wait(app_client: Any) -> None:
     r = client.post("/api/v1/pickups/others", json={"code": codes["R-1"][1]}, headers=COURIER)
     assert r.status_code == 403
     assert client.get("/api/v1/lockouts", headers=ADMIN).json() == {}
+
+
+def test_after_a_serial_scan_the_screen_opens_the_others_once(harness: Harness) -> None:
+    from locker.scans import ScanDesk
+
+    (c1, code1, _), (c2, _, _), (c3, _, _), _ = three_for_one(harness)
+    desk = ScanDesk(harness.service, "/dev/ttyACM0")
+    outcome = desk.scan(f"LKR1:demo:{code1}")
+    assert outcome == {"ok": True, "compartment": c1, "purpose": "pickup", "others": 2}
+    opened, skipped = harness.service.pickup_others_scanned(desk.terminal)
+    assert opened == sorted([c2, c3]) and skipped == []
+    with pytest.raises(Conflict):  # once: the window ends with it
+        harness.service.pickup_others_scanned(desk.terminal)
+    with pytest.raises(Conflict):  # nothing was scanned at the kiosk's own terminal
+        harness.service.pickup_others_scanned(T)
+    quiet = ScanDesk(harness.service, "/dev/ttyACM1", group=False)  # kiosk.group_pickup off
+    upsert(harness, "R-9", recipient="apt-7", reference="C-R-9", delegate=True)
+    (_, code9, _) = deposit(harness, "R-9")
+    assert quiet.scan(code9)["ok"] is True and "others" not in quiet.scan(code9)
+
+
+def test_over_rest_scanner_others_need_a_scanner(app_client: Any) -> None:
+    client, _ = app_client  # the demo has no serial scanner
+    r = client.post("/api/v1/pickups/others", json={"scanner": True}, headers=KIOSK)
+    assert r.status_code == 409
+    r = client.post("/api/v1/pickups/others", json={"scanner": True}, headers=ADMIN)
+    assert r.status_code == 409  # the box's screen only

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from tests.helpers import wait_for
@@ -15,6 +16,10 @@ from tests.kioskkit import SLOW, Box, snap, type_code, visible
 
 pytestmark = pytest.mark.usefixtures("no_lockout")
 PHONE = "Conciergerie : 04 75 00 00 00"
+
+
+def violations(page: Page, axe: Axe) -> list[tuple[str, str]]:
+    return [(v["id"], v["impact"]) for v in axe.run(page).response["violations"]]
 
 
 def compartment(box: Box, cid: str) -> dict[str, Any]:
@@ -131,3 +136,42 @@ def test_a_door_that_would_not_open_and_another_problem(box: Box, page: Page) ->
         (e["reservation_id"], e["problem"]) for e in events if e["type"] == "parcel.problem"
     ]
     assert (rid, "door") in problems and (rid2, "other") in problems
+
+
+def test_after_two_codes_either_door_can_be_reported(box: Box, page: Page, tmp_path: Path) -> None:
+    axe = Axe()
+    found: dict[str, list[tuple[str, str]]] = {}
+    first, cid1, code1 = box.deliver(size="M", recipient="apt-81")
+    _, cid2, code2 = box.deliver(size="M", recipient="apt-82")
+    page.goto(box.url)
+    page.click("[data-action=collect]")
+    type_code(page, code1)
+    expect(page.locator("#door-heading")).to_have_text(f"Porte {cid1} ouverte", timeout=SLOW)
+    page.keyboard.type("11110000", delay=120)  # wrong: told on the door screen
+    expect(page.locator("#door-notice")).to_be_visible(timeout=SLOW)
+    found["door + notice"] = violations(page, axe)
+    page.keyboard.type(f"LKR1:demo:{code2}")
+    page.keyboard.press("Enter")
+    expect(page.locator("#door-heading")).to_have_text(
+        f"Portes {cid1}, {cid2} ouvertes", timeout=SLOW
+    )
+    page.click("#door-problem")
+    visible(page, "problem")
+    expect(page.locator("#problem-doors")).to_be_visible()
+    expect(page.locator(f"[data-problem-door='{cid2}']")).to_have_attribute("aria-pressed", "true")
+    found["problem, two doors"] = violations(page, axe)
+    snap(page, tmp_path, "problem-two-doors")
+    page.click(f"[data-problem-door='{cid1}']")  # the first door, opened by the first code
+    expect(page.locator(f"[data-problem-door='{cid1}']")).to_have_attribute("aria-pressed", "true")
+    page.click("#aid-large")
+    found["problem, large"] = violations(page, axe)
+    page.click("[data-problem=empty]")
+    reported(page, HELD)
+    found["reported, large"] = violations(page, axe)
+    page.click("#aid-large")
+    found["reported"] = violations(page, axe)
+    box.cycle(cid1)
+    box.cycle(cid2)
+    wait_for(lambda: box.reservation(first)["state"] == "held")
+    assert compartment(box, cid1)["in_service"] is False
+    assert found == {key: [] for key in found}

@@ -82,3 +82,29 @@ def test_a_light_on_a_pin_already_used_is_refused(tmp_path: Path) -> None:
         ConfigError, match=r"A2.led_pin: BCM pin 17 is already used by A1.relay_pin"
     ):
         load_settings(bad)
+
+
+def test_a_door_open_across_a_restart_blinks_again(tmp_path: Path) -> None:
+    settings = load_settings(
+        LIGHTS,
+        storage={"path": tmp_path / "locker.db"},
+        security={"key_file": tmp_path / "locker.key"},
+        doors={**FAST_DOORS},
+    )
+    first = build(settings, simulate=True)
+    with TestClient(create_app(first)) as client:
+        book(client, reservation_id="L-3", size="M", recipient="apt-5")
+        r = client.post("/api/v1/deposits", json={"reservation_id": "L-3"}, headers=COURIER)
+        cid = r.json()["compartment"]
+        hand(client, cid, "open")
+        wait_for(lambda: first.service.compartments_by_id()[cid].door_open)
+    # the service restarts while the courier still has the door open
+    second = build(settings, simulate=True)
+    assert second.sim is not None
+    second.sim.set_door(cid, is_open=True)
+    with TestClient(create_app(second)) as client:
+        assert cid in second.service.unlocked()  # the cycle goes on after the restart
+        assert led(client, cid) == "blink"  # lit again at start, not only on the next change
+        hand(client, cid, "close")
+        wait_for(lambda: led(client, cid) == "off")
+        assert state_of(client, "L-3")["state"] == "deposited"

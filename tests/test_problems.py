@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from locker.domain.errors import Conflict, Invalid
-from locker.domain.model import State
+from locker.domain.model import Size, State
 from tests.conftest import ADMIN, COURIER, KIOSK, Harness
 from tests.test_lifecycle import deposit_and_close, events, upsert
 
@@ -66,7 +66,8 @@ def test_one_report_per_opening_and_only_by_the_same_person(harness: Harness) ->
     upsert(harness, "R-2", reference="C-2")
     code2 = deposit_and_close(harness, "R-2")
     cid2 = harness.service.pickup(T, code2)
-    upsert(harness, "R-3", reference="C-3")
+    harness.cycle_door(cid2)  # collected: that person is gone
+    upsert(harness, "R-3", reference="C-3", size=Size.L)
     code3 = deposit_and_close(harness, "R-3")
     assert harness.service.pickup(T, code3) != cid2  # the next person at this kiosk
     with pytest.raises(Conflict):
@@ -160,3 +161,31 @@ def test_at_a_deposit_nothing_is_held(harness: Harness) -> None:
     assert harness.service.report_problem(T, cid, "wrong_item") == "recorded"
     assert not harness.service.compartments_by_id()[cid].in_service  # someone's item there
     assert state(harness) is State.ACCEPTED
+
+
+def test_a_second_code_while_the_first_door_is_open_keeps_both_reportable(
+    harness: Harness,
+) -> None:
+    cid = opened(harness)  # R-1's door is unlocked (the recording doors never open it)
+    upsert(harness, "R-2", reference="C-R-2", recipient="apt-2")
+    code2 = deposit_and_close(harness, "R-2")
+    cid2 = harness.service.pickup(T, code2)  # the same person's second code
+    assert harness.service.report_problem(T, cid, "empty") == "held"  # the first door too
+    harness.cycle_door(cid2)  # the second door's cycle ends: the next code is someone else
+    upsert(harness, "R-3", reference="C-R-3", recipient="apt-3", size=Size.L)
+    code3 = deposit_and_close(harness, "R-3")
+    assert harness.service.pickup(T, code3) not in (cid, cid2)
+    with pytest.raises(Conflict):
+        harness.service.report_problem(T, cid2, "damaged")
+
+
+def test_a_problem_after_a_serial_scan_is_reported_at_the_box_screen(harness: Harness) -> None:
+    from locker.scans import ScanDesk
+
+    upsert(harness)
+    code = deposit_and_close(harness)
+    desk = ScanDesk(harness.service, "/dev/ttyACM0")
+    cid = str(desk.scan(code)["compartment"])
+    with pytest.raises(Conflict):  # the kiosk alone never saw that door open
+        harness.service.report_problem(T, cid, "empty")
+    assert harness.service.report_problem(T, cid, "empty", also=(desk.terminal,)) == "held"

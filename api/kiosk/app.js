@@ -15,6 +15,9 @@ const ERROR_S = 20;
 const DOOR_IDLE_S = 180;
 const CODE_IDLE_S = 60;
 const PROBLEM_S = 90;
+const OTHERS_WINDOW_S = 110; // the service opens the others within 2 minutes of the pickup
+const REPORT_WINDOW_S = 570; // and takes a report within 10 minutes of the opening
+const DOOR_KEYS_IDLE_S = 5; // digits typed blind on the door screen are dropped after it
 const MORE_TIME = 3; // "Plus de temps" and audio mode: every time-out of the page, tripled
 const QR_RE = /^LKR1:[A-Za-z0-9][A-Za-z0-9._-]{0,63}:[0-9]{8}$/;
 const BURST_GAP_MS = 50; // a scanner types faster than any hand
@@ -41,7 +44,7 @@ const state = {
   burstTimer: null,
   levels: {}, // door open or shut, from the live stream
 };
-const sounds = new Sounds(CONFIG.token);
+const sounds = new Sounds(CONFIG.token, () => noSpeech());
 
 const $ = (id) => document.getElementById(id);
 
@@ -96,6 +99,7 @@ function goHome() {
   if (state.courierToken) return openCourierList(); // a courier's round goes on
   // the next person finds the box as it always is: French, no voice, usual times and type
   state.lang = "fr";
+  $("aid-note").hidden = true;
   setAids({ audio: false, moreTime: false, large: false });
   applyLanguage();
   sounds.stop();
@@ -163,18 +167,46 @@ function renderDoor() {
   $("door-notice").hidden = !visit.notice;
   $("door-notice").textContent = visit.notice ? noticeText(visit.notice) : "";
   renderOffer("door");
-  $("door-problem").hidden = visit.courier;
+  $("door-problem").hidden = visit.courier || reportable().length === 0;
   drawCabinet($("cabinet"), CONFIG.layout, ids);
 }
 
+function names(ids) {
+  return ids.length < 2 ? ids.join("") : `${ids.slice(0, -1).join(", ")} ${t("and")} ${ids[ids.length - 1]}`;
+}
+
 function noticeText(notice) {
-  if (notice.key === "skipped") return t("skipped", { doors: notice.doors.join(", ") });
-  return t("not_opened", { reason: t(`err_${notice.key}`) });
+  if (notice.key === "skipped") return t(notice.doors.length > 1 ? "skipped_many" : "skipped", { doors: names(notice.doors) });
+  if (notice.key === "jammed") return t("err_jammed_text", { door: notice.door, phone: CONFIG.phone || "" });
+  const reason = t("not_opened", { reason: t(`err_${notice.key}`) });
+  if (notice.key !== "locked") return reason;
+  const left = Math.max(0, Math.ceil((notice.until - Date.now()) / 1000));
+  return `${reason}. ${t("err_locked_text", { wait: left >= 60 ? t("minutes", { m: Math.floor(left / 60), s: left % 60 }) : t("seconds", { s: left }) })}`;
+}
+
+function noticePhrase(notice) {
+  if (notice.key === "skipped") return { phrase: "skipped", doors: notice.doors };
+  if (notice.key === "jammed") return { phrase: "err_jammed", doors: [notice.door] };
+  if (notice.key === "locked") return { phrase: "err_locked", wait_s: (notice.until - Date.now()) / 1000 };
+  return { phrase: `err_${notice.key}` };
+}
+
+function offerOpen() {
+  const visit = state.visit;
+  return visit && !visit.courier && visit.others > 0 && Date.now() < visit.othersUntil ? visit.others : 0;
+}
+
+/* The doors this person may still report a problem with (the service's window). */
+function reportable() {
+  const visit = state.visit;
+  if (!visit || visit.courier) return [];
+  const ids = visit.doors.filter((d) => Date.now() - d.openedAt < REPORT_WINDOW_S * 1000).map((d) => d.id);
+  return [...new Set(ids)];
 }
 
 function renderOffer(where) {
   const visit = state.visit;
-  const n = visit && !visit.courier ? visit.others : 0;
+  const n = offerOpen();
   $(`${where}-offer`).hidden = !n;
   $(`${where}-offer-text`).hidden = !n;
   $(`${where}-offer-text`).textContent = n === 1 ? t("others_one") : n ? t("others_many", { n }) : "";
@@ -185,6 +217,7 @@ function renderThanks() {
   const deposit = state.visit && state.visit.doors.every((d) => d.purpose === "deposit");
   $("thanks-text").textContent = t(deposit ? "thanks_dropoff" : "thanks_collect");
   renderOffer("thanks");
+  document.querySelector("#screen-thanks [data-action=problem]").hidden = reportable().length === 0;
   const notice = state.visit && state.visit.notice;
   $("thanks-notice").hidden = !notice;
   $("thanks-notice").textContent = notice ? noticeText(notice) : "";
@@ -236,12 +269,14 @@ function renderAids() {
   }
 }
 
+function noSpeech() {
+  // espeak-ng missing or failing: the page says so, and goes on in silence (decision 30)
+  $("aid-note").textContent = t("no_speech");
+  $("aid-note").hidden = false;
+}
+
 function toggleSpeech() {
-  if (!CONFIG.speech) {
-    $("aid-note").textContent = t("no_speech");
-    $("aid-note").hidden = false;
-    return;
-  }
+  if (!CONFIG.speech) return noSpeech();
   setAids({ audio: !state.audio });
   if (state.audio) speak();
   else sounds.stop();
@@ -260,10 +295,8 @@ function phrases() {
     return [{ phrase: `err_${state.error.key}`, wait_s: wait, doors }];
   }
   const extra = [];
-  if (visit && visit.notice) {
-    extra.push(visit.notice.key === "skipped" ? { phrase: "skipped", doors: visit.notice.doors } : { phrase: `err_${visit.notice.key}` });
-  }
-  if (visit && visit.others && !visit.courier) extra.push({ phrase: "others", count: visit.others });
+  if (visit && visit.notice) extra.push(noticePhrase(visit.notice));
+  if (offerOpen()) extra.push({ phrase: "others", count: visit.others });
   if (s === "door" && visit) {
     const doors = openDoors();
     if (!doors.length) return extra;
@@ -292,23 +325,24 @@ function codeOf(payload) {
   return payload.code || (payload.qr_payload || "").slice(-8);
 }
 
-function openDoorScreen(id, purpose, courier, warning = null, payload = null, others = 0) {
+function openDoorScreen(id, purpose, courier, warning = null, payload = null, others = 0, scanner = false) {
   sounds.playTone("unlock"); // the door opens first; a tone says so, whatever the screen
   state.digits = "";
-  const door = { id, purpose, seenOpen: Boolean(state.levels[id]), done: false };
+  const door = { id, purpose, seenOpen: Boolean(state.levels[id]), done: false, openedAt: Date.now() };
   const visit = state.visit;
-  if (visit && !courier && !visit.courier && state.screen === "door") {
-    visit.doors.push(door); // a second code while the first door is open
+  if (visit && !courier && state.screen === "door") {
+    visit.doors.push(door); // a second code (or scan) while a door is open
     visit.notice = null;
-    state.digits = "";
   } else {
-    state.visit = { doors: [door], courier, codes: [], warning: null, others: 0, notice: null, payload: null };
+    state.visit = { doors: [door], courier, codes: [], warning: null, others: 0, notice: null, payload: null, scanner: false };
   }
   const v = state.visit;
-  if (payload) {
-    v.codes.push(codeOf(payload));
+  if (payload || scanner) {
+    if (payload) v.codes.push(codeOf(payload));
     v.payload = payload; // the code just used: it may open the person's other items
+    v.scanner = scanner; // or the box's scanner just did
     v.others = CONFIG.group_pickup ? others || 0 : 0;
+    v.othersUntil = Date.now() + OTHERS_WINDOW_S * 1000;
   }
   if (warning) v.warning = warning;
   show("door", { timeout: DOOR_IDLE_S });
@@ -325,11 +359,8 @@ async function submitCode(payload) {
   state.digits = "";
   if (!result.ok) {
     if (atDoor && state.screen === "door" && state.visit === visit) {
-      const [key] = classify(result, false);
-      visit.notice = { key }; // a door is still open for this person: stay with it
-      render();
-      speak();
-      return;
+      const [key, retry] = classify(result, false);
+      return doorNotice(visit, { key, until: Date.now() + retry * 1000 });
     }
     return explain(result);
   }
@@ -337,19 +368,35 @@ async function submitCode(payload) {
   openDoorScreen(body.compartment, body.purpose, false, body.warning, payload, body.others);
 }
 
+/* Tell the person on the door screen, which stays up while one of their doors is open. */
+function doorNotice(visit, notice) {
+  visit.notice = notice;
+  if (state.screen === "door") {
+    render();
+    return speak();
+  }
+  if (openDoors().length) return show("door", { timeout: DOOR_IDLE_S });
+  return showError(notice.key === "locked" ? "generic" : notice.key);
+}
+
 async function openOthers() {
   const visit = state.visit;
-  if (!visit || !visit.payload || !visit.others) return;
-  const result = await send("POST", "/pickups/others", visit.payload, CONFIG.token);
+  if (!visit || !offerOpen() || !(visit.payload || visit.scanner)) return;
+  const body = visit.payload || { scanner: true };
+  const result = await send("POST", "/pickups/others", body, CONFIG.token);
   if (!result || state.visit !== visit) return;
   visit.others = 0;
-  if (result.status === 409) return showError("generic"); // the 2 minutes went by
-  if (!result.ok) return explain(result);
+  if (!result.ok) {
+    const [key] = result.status === 409 ? ["generic"] : classify(result, false); // 2 minutes gone
+    return doorNotice(visit, { key });
+  }
   const { opened, skipped } = result.body;
   visit.notice = skipped.length ? { key: "skipped", doors: skipped.map((s) => s.compartment) } : null;
   if (!opened.length) return show(state.screen, { timeout: state.baseTimeout });
   sounds.playTone("unlock");
-  for (const id of opened) visit.doors.push({ id, purpose: "pickup", seenOpen: Boolean(state.levels[id]), done: false });
+  for (const id of opened) {
+    visit.doors.push({ id, purpose: "pickup", seenOpen: Boolean(state.levels[id]), done: false, openedAt: Date.now() });
+  }
   show("door", { timeout: DOOR_IDLE_S });
 }
 
@@ -395,13 +442,14 @@ const SCAN_REFUSALS = { unknown: "unknown", used: "used", expired: "expired", ca
 
 function serialScan(outcome) {
   // a scan from a serial scanner: the service has already acted on it; show the outcome
-  if (outcome.ok) return openDoorScreen(outcome.compartment, outcome.purpose, false);
+  if (outcome.ok) {
+    const pickup = outcome.purpose === "pickup";
+    return openDoorScreen(outcome.compartment, outcome.purpose, false, null, null, outcome.others || 0, pickup);
+  }
   if (state.screen === "courier") return; // a courier is busy here: no interruption
   const key = outcome.reason === "locked" ? "locked" : SCAN_REFUSALS[outcome.reason] || "generic";
   if (state.screen === "door" && state.visit && !state.visit.courier) {
-    state.visit.notice = { key };
-    render();
-    return speak();
+    return doorNotice(state.visit, { key, until: Date.now() + Number(outcome.retry_after_s || 0) * 1000 });
   }
   if (state.screen === "door") return;
   if (key === "locked") return showError("locked", {}, Number(outcome.retry_after_s || 60));
@@ -411,11 +459,11 @@ function serialScan(outcome) {
 function alarm(type, id) {
   const visit = state.visit;
   const door = visit && visit.doors.find((d) => d.id === id && !d.done);
-  if (type !== "door.jammed" || !door || state.screen !== "door") return;
-  door.done = true;
+  if (type !== "door.jammed" || !door) return;
+  door.done = true; // its cycle is over, whatever screen the person is on
+  if (state.screen !== "door") return;
   if (openDoors().length === 0) return showError("jammed", { door: id });
-  visit.notice = { key: "jammed" };
-  render();
+  doorNotice(visit, { key: "jammed", door: id });
 }
 
 /* ---------- a problem at the box ---------- */
@@ -423,7 +471,8 @@ function alarm(type, id) {
 function startProblem() {
   const visit = state.visit;
   if (!visit || visit.courier) return;
-  const ids = [...new Set(visit.doors.map((d) => d.id))];
+  const ids = reportable();
+  if (!ids.length) return;
   state.problem = { door: ids[ids.length - 1], doors: ids, kind: null, outcome: null, message: null };
   show("problem", { timeout: PROBLEM_S });
 }
@@ -452,6 +501,10 @@ async function report(kind, keep = false) {
   if (kind === "damaged" && state.screen === "problem") return show("damaged", { timeout: PROBLEM_S });
   const result = await send("POST", "/kiosk/problems", { compartment: p.door, problem: kind, keep }, CONFIG.token);
   if (!result) return;
+  if (!result.ok && state.visit && openDoors().length) {
+    const [key] = result.status === 409 ? ["generic"] : classify(result, false);
+    return doorNotice(state.visit, { key }); // too late: the door screen stays the person's
+  }
   if (result.status === 409) return showError("generic"); // too late, or not this kiosk's door
   if (!result.ok) return explain(result);
   p.kind = kind;
@@ -582,6 +635,8 @@ function doorKey(key) {
   // a second code typed on a physical keypad while a door is open for this person
   if (!state.visit || state.visit.courier || isBusy()) return;
   if (state.audio) sounds.playTone("key");
+  clearTimeout(state.doorKeysTimer);
+  state.doorKeysTimer = setTimeout(() => { state.digits = ""; }, DOOR_KEYS_IDLE_S * 1000);
   state.digits += key;
   if (state.digits.length === 8) {
     const code = state.digits;
@@ -612,7 +667,7 @@ const ACTIONS = {
   "courier-done": () => signOut(),
   others: () => openOthers(),
   problem: () => startProblem(),
-  "problem-back": () => problemBack(),
+  "problem-back": () => (state.screen === "damaged" ? show("problem", { timeout: PROBLEM_S }) : problemBack()),
   keep: () => report("damaged", true),
   leave: () => report("damaged", false),
   "aid-speak": () => toggleSpeech(),
@@ -711,6 +766,9 @@ function scanned(text) {
   if (state.screen !== "door" && !isBusy()) showError("not_qr");
 }
 
+setInterval(() => {
+  if (["door", "thanks"].includes(state.screen)) render(); // an offer's or a report's window ends
+}, 5000);
 applyLanguage();
 show("start");
 if (!CONFIG.token) showError("no_token");

@@ -15,8 +15,9 @@ function noteFailure(entry, err) {
 }
 
 export class Sounds {
-  constructor(token) {
+  constructor(token, onNoSpeech) {
     this.token = token;
+    this.onNoSpeech = onNoSpeech;
     this.tone = null;
     this.voice = null; // one element per sound: no listener outlives its sound
     this.toneEnds = Promise.resolve();
@@ -36,14 +37,14 @@ export class Sounds {
     if (this.tone) this.tone.pause();
     const el = new Audio(`${API}/kiosk/sounds/${name}.wav`);
     this.tone = el;
-    this.toneEnds = new Promise((resolve) => {
+    const entry = this.note("tone", name);
+    el.addEventListener("ended", () => { entry.ended = true; entry.endedAt = Date.now(); }, { once: true });
+    this.toneEnds = new Promise((resolve) => { // registered after the log's: it runs second
       const done = () => resolve();
       el.addEventListener("ended", done, { once: true });
       el.addEventListener("error", done, { once: true });
       setTimeout(done, TONE_WAIT_MS);
     });
-    const entry = this.note("tone", name);
-    el.addEventListener("ended", () => { entry.ended = true; }, { once: true });
     el.play().catch((err) => noteFailure(entry, err));
   }
 
@@ -66,27 +67,29 @@ export class Sounds {
       if (phrase.wait_s !== undefined) query.set("wait_s", String(Math.max(0, Math.round(phrase.wait_s))));
       if (phrase.warning) query.set("warning", "true");
       let response;
+      let blob;
       try {
         response = await fetch(`${API}/kiosk/speech.wav?${query}`, {
           headers: { Authorization: `Bearer ${this.token}` },
           signal: controller.signal,
         });
+        if (response.status === 503) this.onNoSpeech();
+        if (!response.ok) continue; // this phrase is missing: the next ones may not be
+        blob = await response.blob();
       } catch (err) {
         return; // cancelled, or the service is away: the screen still says it all
       }
-      if (!response.ok) return;
       const text = decodeURIComponent(response.headers.get("X-Phrase-Text") || "");
       const voice = response.headers.get("X-Voice") || "";
-      const blob = await response.blob();
       await this.toneEnds; // the unlock tone first
       if (controller.signal.aborted) return;
       if (this.url) URL.revokeObjectURL(this.url);
       this.url = URL.createObjectURL(blob);
-      const entry = this.note("speech", phrase.phrase, { text, voice, lang });
+      const entry = this.note("speech", phrase.phrase, { text, voice, lang, doors: phrase.doors || [] });
       const el = new Audio(this.url);
       this.voice = el;
       const ended = new Promise((resolve) => {
-        el.addEventListener("ended", () => { entry.ended = true; resolve(); });
+        el.addEventListener("ended", () => { entry.ended = true; entry.endedAt = Date.now(); resolve(); });
         el.addEventListener("error", () => resolve());
         el.addEventListener("pause", () => setTimeout(resolve, 50)); // stopped, or at its end
       });

@@ -7,7 +7,7 @@ from fastapi import APIRouter, HTTPException, Request
 from api.auth import AnyRole, Depositor
 from api.deps import ServiceDep
 from api.errors import cold_warning_fr
-from api.schemas import DepositIn, Opened, OthersOut, PickupIn, Skipped
+from api.schemas import DepositIn, Opened, OthersIn, OthersOut, PickupIn, Skipped
 from locker.domain.errors import Invalid
 from locker.domain.service import LockerService
 
@@ -83,14 +83,22 @@ def opened(service: LockerService, cid: str, terminal: str, group: bool) -> Open
     responses={409: {"description": "no pickup with this code here in the last 2 minutes"}},
 )
 async def pickup_others(
-    body: PickupIn, who: AnyRole, service: ServiceDep, request: Request
+    body: OthersIn, who: AnyRole, service: ServiceDep, request: Request
 ) -> OthersOut:
     """The pickup code just used at this terminal (within 2 minutes; never a carer's code):
     the other items waiting for the same recipient open one after the other. Held items,
-    and those that cannot open now, are skipped and named."""
+    and those that cannot open now, are skipped and named. With ``scanner`` (the box's
+    own screen, after a pickup through its serial scanner), no code: once, within the
+    same 2 minutes."""
     if who.role not in ("kiosk", "admin"):
         raise HTTPException(403, "pickup codes are typed at the kiosk")
     if not group_pickup(request):
         raise HTTPException(404, "group pickup is off (kiosk.group_pickup)")
+    scans = request.app.state.runtime.scans
+    if body.scanner:
+        if who.role != "kiosk" or scans is None:
+            raise HTTPException(409, "no serial scanner pickup at this box")
+        done, skipped = service.pickup_others_scanned(scans.terminal)
+        return OthersOut(opened=done, skipped=[Skipped(**s) for s in skipped])
     done, skipped = service.pickup_others(who.terminal, body.code, body.qr_payload)
     return OthersOut(opened=done, skipped=[Skipped(**s) for s in skipped])

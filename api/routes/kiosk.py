@@ -149,7 +149,11 @@ def report_problem(
 ) -> ProblemOut:
     """A person reports a problem with the compartment that opened for them at this kiosk
     in the last 10 minutes: ``parcel.problem``, and the item follows decision 32."""
-    outcome = service.report_problem(who.terminal, body.compartment, body.problem, body.keep)
+    scans = request.app.state.runtime.scans  # the box's scanner: its screen is this kiosk
+    also = (scans.terminal,) if scans is not None and who.role == "kiosk" else ()
+    outcome = service.report_problem(
+        who.terminal, body.compartment, body.problem, body.keep, also=also
+    )
     fr, en = _NEXT[outcome]
     phone = request.app.state.runtime.settings.phone
     return ProblemOut(outcome=outcome, message_fr=fr, message_en=en, phone=phone)

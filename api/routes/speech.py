@@ -66,9 +66,9 @@ def speech(
     }
     if spoken.synthesised_s is not None:
         headers["X-Synthesis-Ms"] = f"{spoken.synthesised_s * 1000:.1f}"
-    # NOTE: read here, on the worker thread, and sent in one piece: a file streamed in
-    # chunks would take turns on the event loop with the next unlock
-    return Response(spoken.path.read_bytes(), media_type="audio/wav", headers=headers)
+    # NOTE: read on the worker thread and sent in one piece: a file streamed in chunks
+    # would take turns on the event loop with the next unlock
+    return Response(spoken.data, media_type="audio/wav", headers=headers)
 
 
 @router.get("/kiosk/sounds/{name}.wav", summary="The unlock and key tones (no token needed)")

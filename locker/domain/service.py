@@ -344,6 +344,10 @@ class LockerService(GroupPickupService):
     def compartments_by_id(self) -> dict[str, Compartment]:
         return self._view(lambda state: dict(state.compartments))
 
+    def unlocked(self) -> set[str]:
+        """The compartments whose door cycle is running: unlocked, or open for someone."""
+        return self._view(lambda state: set(state.openings))
+
     def codes_of(self, res: Reservation) -> dict[str, str]:
         """The live codes of ``res`` in clear, for staff to re-display."""
         shown: dict[str, str] = {}

@@ -71,7 +71,24 @@ class GroupPickupService(ProblemService):
     ) -> tuple[list[str], list[dict[str, str]]]:
         """Open the other items of the person whose pickup code just opened a door here:
         the compartments opened, and those skipped with why."""
-        recent = self._recent_for(terminal, code, qr)
+        return self._open_others(terminal, self._recent_for(terminal, code, qr))
+
+    def pickup_others_scanned(self, scanner: str) -> tuple[list[str], list[dict[str, str]]]:
+        """The same after a pickup through the box's serial scanner (terminal ``scanner``),
+        asked by the box's own screen: the person who scanned is the one at the screen
+        and typed no code there. Once: the window ends with it."""
+        with self._recent_lock:
+            recent = self._recent.pop(scanner, None)
+        fresh = recent is not None and (
+            (self.clock_now() - recent.at).total_seconds() <= group.WINDOW_S
+        )
+        if recent is None or not fresh:
+            raise Conflict(NO_RECENT)
+        return self._open_others(scanner, recent)
+
+    def _open_others(
+        self, terminal: str, recent: RecentPickup
+    ) -> tuple[list[str], list[dict[str, str]]]:
         trusted = self.clock_trusted()
         rules = self.rules
 

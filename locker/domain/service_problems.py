@@ -31,18 +31,31 @@ class ProblemService(ColdChainService):
             self._opened_here[(terminal, cid)] = (reservation_id, now, pickup)
 
     def _clear_opened(self, terminal: str) -> None:
-        """Forget what opened at ``terminal``: another person uses it now."""
+        """Forget what opened at ``terminal``: another person uses it now; but not a door
+        whose cycle is still running (a second code while the first door is open is the
+        same person: the kiosk keeps both doors on its screen)."""
+        live: set[str] = self._view(lambda state: set(state.openings))
         with self._opened_lock:
-            for key in [k for k in self._opened_here if k[0] == terminal]:
+            for key in [k for k in self._opened_here if k[0] == terminal and k[1] not in live]:
                 del self._opened_here[key]
 
-    def report_problem(self, terminal: str, cid: str, problem: str, keep: bool = False) -> str:
-        """A problem with ``cid``, opened at ``terminal`` in the last ten minutes; answers
-        what follows (``held``, ``kept`` or ``recorded``)."""
+    def report_problem(
+        self,
+        terminal: str,
+        cid: str,
+        problem: str,
+        keep: bool = False,
+        also: tuple[str, ...] = (),
+    ) -> str:
+        """A problem with ``cid``, opened at ``terminal`` (or at one of the terminals
+        ``also``: the box's serial scanner, whose outcomes its screen shows) in the last
+        ten minutes; answers what follows (``held``, ``kept`` or ``recorded``)."""
         if problem not in problems.PROBLEMS:
             raise Invalid(f"problem must be one of {', '.join(problems.PROBLEMS)}")
         with self._opened_lock:  # one report per opening
-            seen = self._opened_here.pop((terminal, cid), None)
+            seen = None
+            for where in (terminal, *also):
+                seen = seen or self._opened_here.pop((where, cid), None)
         recent = seen is not None and (
             (self.clock_now() - seen[1]).total_seconds() <= problems.WINDOW_S
         )

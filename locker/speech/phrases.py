@@ -41,7 +41,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "cold_warning": "Attention : ce panier est resté trop longtemps au-dessus de sa "
         "température. La conciergerie est prévenue.",
         "others": "{count} Pour les ouvrir, touchez le bouton Ouvrir les autres.",
-        "skipped": "{doors} reste fermé : la conciergerie vous recontacte.",
+        "skipped": "La porte {door} reste fermée : la conciergerie vous recontacte.",
         "thanks_collect": "Merci, bonne journée.",
         "thanks_dropoff": "Merci, votre article est bien déposé. Bonne journée.",
         "problem": "Quel est le problème ? Le casier est vide ; l'article est abîmé ; ce "
@@ -95,7 +95,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "cold_warning": "Warning: this basket stayed above its temperature for too long. The "
         "conciergerie has been told.",
         "others": "{count} To open them, touch the button Open the others.",
-        "skipped": "{doors} stays shut: the conciergerie will contact you.",
+        "skipped": "Door {door} stays shut: the conciergerie will contact you.",
         "thanks_collect": "Thank you, have a nice day.",
         "thanks_dropoff": "Thank you, your item is in. Have a nice day.",
         "problem": "What is the problem? The compartment is empty; the item is damaged; it "
@@ -139,12 +139,19 @@ PLURAL: dict[str, dict[str, str]] = {
         "door_pickup": "{doors}. Prenez vos articles, puis refermez les portes.",
         "door_deposit": "{doors}. Déposez vos articles, puis refermez les portes.",
         "door_close": "Refermez les portes, s'il vous plaît.",
+        "skipped": "Les portes {door} restent fermées : la conciergerie vous recontacte.",
     },
     "en": {
         "door_pickup": "{doors}. Take your items, then close the doors.",
         "door_deposit": "{doors}. Put your items in, then close the doors.",
         "door_close": "Please close the doors.",
+        "skipped": "Doors {door} stay shut: the conciergerie will contact you.",
     },
+}
+# the phrases about one other item (group pickup)
+ONE: dict[str, dict[str, str]] = {
+    "fr": {"others": "{count} Pour l'ouvrir, touchez le bouton Ouvrir les autres."},
+    "en": {"others": "{count} To open it, touch the button Open the others."},
 }
 PHRASES = frozenset(CATALOGUE["fr"])
 
@@ -191,6 +198,13 @@ def _door_list(ids: Sequence[str], layout: Mapping[str, CompartmentSpec], lang: 
     if lang == "en":
         parts = [p.replace(" : ", ": ") for p in parts]
     return ". ".join(parts)
+
+
+def _names(ids: Sequence[str], lang: str) -> str:
+    """Door ids as a list is said: "B2, B3 et C1"."""
+    if len(ids) < 2:
+        return "".join(ids)
+    return f"{', '.join(ids[:-1])} {'et' if lang == 'fr' else 'and'} {ids[-1]}"
 
 
 def _wait(seconds: int, lang: str) -> str:
@@ -247,6 +261,8 @@ def compose(req: Request, layout: Mapping[str, CompartmentSpec], phone: str) -> 
     template = CATALOGUE[req.lang][req.phrase]
     if len(req.doors) > 1:
         template = PLURAL[req.lang].get(req.phrase, template)
+    if req.count == 1:
+        template = ONE[req.lang].get(req.phrase, template)
     if not phone.strip():
         template = _without_phone(template)
     needs = set(re.findall(r"\{(\w+)\}", template))
@@ -257,7 +273,7 @@ def compose(req: Request, layout: Mapping[str, CompartmentSpec], phone: str) -> 
     wait_s = min(max(req.wait_s or 0, 0), MAX_WAIT_S)
     text = template.format(
         doors=_door_list(req.doors, layout, req.lang) if req.doors else "",
-        door=", ".join(req.doors),
+        door=_names(req.doors, req.lang),
         count=_count(req.count or 0, req.lang),
         wait=_wait(wait_s, req.lang),
         phone=spoken_phone(phone),

@@ -9,7 +9,9 @@ synthesis once (``MAX_FILES`` kept, the oldest removed first).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import logging
 import os
 import shutil
@@ -34,15 +36,15 @@ class NoVoice(RuntimeError):
 
 @dataclass(frozen=True)
 class Spoken:
-    path: Path
+    data: bytes  # the WAV
     voice: str
     text: str
     duration_s: float
     synthesised_s: float | None  # None: from the cache
 
 
-def wav_duration(path: Path) -> float:
-    with wave.open(str(path), "rb") as w:
+def wav_duration(data: bytes) -> float:
+    with wave.open(io.BytesIO(data), "rb") as w:
         return w.getnframes() / float(w.getframerate())
 
 
@@ -50,7 +52,7 @@ class Voice:
     def __init__(self, cache_dir: Path, binary: str | None = None) -> None:
         self.cache_dir = cache_dir
         self.binary = binary or shutil.which("espeak-ng")
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one synthesis at a time; a cached phrase never waits
         self.synthesised = 0  # for the metrics: phrases made, not served from the cache
         self.cached = 0
 
@@ -67,16 +69,25 @@ class Voice:
             raise NoVoice("espeak-ng is not installed: no speech")
         voice = VOICES[lang]
         path = self.cache_dir / f"{self.key(voice, text)}.wav"
+        found = _read(path)
+        if found is not None:
+            self.cached += 1
+            with contextlib.suppress(OSError):
+                os.utime(path)  # the phrases in use are the last to be trimmed
+            return Spoken(found[0], voice, text, found[1], None)
         with self._lock:
-            if path.is_file():
-                self.cached += 1
-                return Spoken(path, voice, text, wav_duration(path), None)
-            started = time.monotonic()
-            self._synthesise(voice, text, path)
-            took = time.monotonic() - started
-            self.synthesised += 1
-            self._trim(path.parent)
-        return Spoken(path, voice, text, wav_duration(path), took)
+            found = _read(path)  # made meanwhile, for another screen
+            took = None
+            if found is None:
+                started = time.monotonic()
+                self._synthesise(voice, text, path)
+                took = time.monotonic() - started
+                self.synthesised += 1
+                self._trim(path.parent)
+                found = _read(path)
+        if found is None:
+            raise NoVoice("espeak-ng made no usable sound")
+        return Spoken(found[0], voice, text, found[1], took)
 
     def _synthesise(self, voice: str, text: str, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,13 +105,38 @@ class Voice:
             subprocess.run(  # noqa: S603 - our own binary, the text on stdin
                 cmd, input=text.encode(), check=True, timeout=TIMEOUT_S, capture_output=True
             )
-            os.replace(part, path)  # a power cut mid-synthesis leaves no half WAV in use
+            with part.open("rb") as f:
+                os.fsync(f.fileno())  # a power cut leaves the WAV whole, or none
+            os.replace(part, path)
         except (subprocess.SubprocessError, OSError) as err:
             part.unlink(missing_ok=True)
-            log.error("espeak-ng failed (%s): no speech for this phrase", type(err).__name__)
+            said = getattr(err, "stderr", b"") or b""
+            log.error(
+                "espeak-ng failed (%s%s): no speech for this phrase",
+                type(err).__name__,
+                f": {said.decode(errors='replace').strip()[:200]}" if said else "",
+            )
             raise NoVoice("espeak-ng failed") from err
 
     def _trim(self, folder: Path) -> None:
-        files = sorted(folder.glob("*.wav"), key=lambda p: p.stat().st_mtime)
-        for old in files[: max(0, len(files) - MAX_FILES)]:
+        files = []
+        for p in folder.glob("*.wav"):
+            with contextlib.suppress(OSError):
+                files.append((p.stat().st_mtime, p))
+        files.sort()
+        for _, old in files[: max(0, len(files) - MAX_FILES)]:
             old.unlink(missing_ok=True)
+
+
+def _read(path: Path) -> tuple[bytes, float] | None:
+    """A cached WAV and its length in seconds; None when missing, and a broken one is
+    removed (made again by the next request)."""
+    try:
+        data = path.read_bytes()
+        return data, wav_duration(data)
+    except FileNotFoundError:
+        return None
+    except (OSError, EOFError, wave.Error):
+        log.warning("a cached phrase was unreadable: made again")
+        path.unlink(missing_ok=True)
+        return None

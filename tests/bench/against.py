@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     tree = base / f"rev-{args.rev}"
     if not tree.exists():
         subprocess.run(["git", "worktree", "add", "-f", str(tree), args.rev], cwd=ROOT, check=True)
-    takes_speech = "SPEECH" in (tree / "tests" / "bench" / "run.py").read_text()
+    # an --inproc that takes four arguments (the fourth: speech) came with issue 15
+    takes_speech = "nargs=4" in (tree / "tests" / "bench" / "run.py").read_text()
     figures: list[Figure] = []
     for pin in (False, True):
         old: list[float] = []

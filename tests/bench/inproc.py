@@ -82,6 +82,7 @@ async def _run(runtime: Runtime, count: int, speech: bool) -> list[float]:
             for task in spoken:
                 done = await task
                 assert done.status_code == 200, done.text
+                assert "x-synthesis-ms" in done.headers  # made anew, not from the cache
             spoken.clear()
             for cid, _ in round_:  # the resident takes the parcel: the door opens and shuts
                 for is_open in (True, False):
