@@ -257,7 +257,7 @@ def compose(req: Request, layout: Mapping[str, CompartmentSpec], phone: str) -> 
         raise NotSpeakable(f"door: at most {MAX_DOORS}")
     for door in req.doors:
         if door not in layout:
-            raise NotSpeakable(f"door: no compartment {door!r}")
+            raise NotSpeakable("door: not a compartment of this locker")  # never echoed
     template = CATALOGUE[req.lang][req.phrase]
     if len(req.doors) > 1:
         template = PLURAL[req.lang].get(req.phrase, template)
