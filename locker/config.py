@@ -29,6 +29,7 @@ from pydantic_settings import (
 from locker.coldchain.config import ColdChainConfig, ZoneConfig, zone_problems
 from locker.domain.lockout import FLOOR_YEARS, LockoutPolicy
 from locker.domain.model import Size
+from locker.hours.config import HoursConfig
 from locker.layout import layout_problems, lock_addresses
 from locker.pins import DEMO_PIN, is_pin_hash, verify_pin
 from locker.secrets import key_problem
@@ -232,6 +233,7 @@ class Settings(BaseSettings):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     cold_chain: ColdChainConfig = Field(default_factory=ColdChainConfig)
     zones: list[ZoneConfig] = Field(default_factory=list, description="chilled zones (fridges)")
+    hours: HoursConfig = Field(default_factory=HoursConfig)
     tick_s: float = Field(default=0.25, gt=0, le=5)
 
     @classmethod

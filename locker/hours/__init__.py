@@ -1,0 +1,2 @@
+"""The host site's hours: ``[hours]`` in the config (:mod:`locker.hours.config`); the
+schedule itself is :mod:`locker.domain.hours`."""
