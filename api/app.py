@@ -77,12 +77,15 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> FastAPI:
     @app.get("/healthz", tags=["health"], summary="Liveness, no token needed")
     def healthz() -> dict[str, object]:
         service = runtime.service
+        is_open, until = service.site()
         return {
             "ok": runtime.started,
             "locker_id": runtime.settings.locker_id,
             "software": __version__,
             "simulate": runtime.simulate,
             "clock_trusted": service.clock_trusted(),
+            "open": is_open,  # the host site's hours (config [hours], server closures)
+            "closed_until": None if until is None else until.isoformat(),
             "free": service.free_counts(),
             "last_seq": service.last_seq(),
             "mqtt": runtime.health(),

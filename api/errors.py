@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from locker.domain.errors import (
+    Closed,
     ColdPending,
     Conflict,
     DomainError,
@@ -29,6 +30,7 @@ _FR = {
     "held_other": "Cet article est retenu : la conciergerie vous recontacte.",
     "cold_pending": "La consigne vient de redémarrer et vérifie le froid. "
     "Réessayez dans quelques minutes.",
+    "closed": "Le site est fermé : la consigne rouvre à son ouverture.",
     "cold_warning": "Attention : ce panier est resté trop longtemps au-dessus de sa "
     "température. La conciergerie est prévenue.",
 }
@@ -54,6 +56,10 @@ def answer(exc: DomainError) -> JSONResponse:
         status = 503
         headers["Retry-After"] = "60"
         body["message_fr"] = _FR["cold_pending"]
+    elif isinstance(exc, Closed):
+        status = 423
+        body["closed_until"] = exc.until
+        body["message_fr"] = _FR["closed"]
     elif isinstance(exc, NotFound):
         status = 404
     elif isinstance(exc, Invalid):

@@ -230,6 +230,8 @@ def rules_of(settings: Settings) -> Rules:
         left_open_s=settings.doors.left_open_s,
         zones=tuple(zone.spec() for zone in settings.zones),
         cold=settings.cold_chain.rules(),
+        hours=settings.hours.hours(),
+        time=settings.hours.time_rules(),
     )
 
 

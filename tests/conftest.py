@@ -15,8 +15,10 @@ from locker.domain.service import LockerService
 from locker.runtime import Runtime, build, specs_of
 from locker.secrets import Sealer
 from locker.store.sqlite import SqliteStore, open_engine
+from tests.broker import Broker
 from tests.helpers import FixedClock, settings_for
 from tests.kioskkit import ARGS, CHROMIUM, Box
+from tests.mqtt_peer import Server
 from tests.procs import ServiceProcess
 
 
@@ -138,3 +140,19 @@ def page(browser: Browser) -> Iterator[Page]:
     yield pg
     context.close()
     assert errors == [], f"the page raised: {errors}"
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    """A real Mosquitto on a free loopback port, stopped at the end."""
+    b = Broker(tmp_path / "broker").start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def server(broker: Broker) -> Iterator[Server]:
+    """The conciergerie server's side of the contract, on that broker."""
+    s = Server(broker.port)
+    yield s
+    s.close()

@@ -25,13 +25,6 @@ from tests.test_api import BOOKING
 UPSERT = {"type": "reservation.upsert", **BOOKING}  # the contract's example
 
 
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path / "broker").start()
-    yield b
-    b.stop()
-
-
 LockerFactory = Callable[..., Runtime]
 
 
@@ -52,13 +45,6 @@ def make_locker(tmp_path: Path) -> Iterator[LockerFactory]:
     for runtime in started:
         if runtime.started:
             runtime.stop()
-
-
-@pytest.fixture
-def server(broker: Broker) -> Iterator[Server]:
-    s = Server(broker.port)
-    yield s
-    s.close()
 
 
 def connected(runtime: Runtime) -> bool:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from locker.domain import doors
-from locker.domain.errors import DomainError
+from locker.domain.errors import DomainError, Invalid, NotFound
+from locker.domain.hours import Closure, closures_from, closures_json
 from locker.domain.model import Purpose, State
 from locker.domain.ports import CommandOutcome
 from locker.domain.state import Txn
@@ -29,8 +31,48 @@ class SetService:
     reason: str | None = None
 
 
-Command = Resync | OpenDoor | SetService
-NAMES = {Resync: "resync", OpenDoor: "open", SetService: "set_service"}
+@dataclass(frozen=True)
+class SetClosure:
+    """An exceptional closure of the host site, on top of the config's hours."""
+
+    start: datetime
+    end: datetime
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ClearClosure:
+    start: datetime
+
+
+Command = Resync | OpenDoor | SetService | SetClosure | ClearClosure
+NAMES = {
+    Resync: "resync",
+    OpenDoor: "open",
+    SetService: "set_service",
+    SetClosure: "set_closure",
+    ClearClosure: "clear_closure",
+}
+CLOSURES = "closures"  # the server's closures, in the service's meta data
+
+
+def server_closures(txn: Txn) -> tuple[Closure, ...]:
+    return closures_from(txn.changes.meta.get(CLOSURES, txn.state.meta.get(CLOSURES)))
+
+
+def _set_closure(txn: Txn, command: SetClosure | ClearClosure) -> None:
+    kept = tuple(c for c in server_closures(txn) if c.start != command.start)
+    if isinstance(command, SetClosure):
+        if command.end <= command.start:
+            raise Invalid("a closure's 'to' must come after its 'from'")
+        kept = tuple(
+            sorted(
+                (*kept, Closure(command.start, command.end, command.reason)), key=lambda c: c.start
+            )
+        )
+    elif len(kept) == len(server_closures(txn)):
+        raise NotFound(f"no closure from {command.start.isoformat()}")
+    txn.changes.meta[CLOSURES] = closures_json(kept)
 
 
 def snapshot(txn: Txn, request_id: str | None) -> None:
@@ -70,6 +112,8 @@ def execute(txn: Txn, request_id: str, command: Command) -> bool:
     try:
         if isinstance(command, Resync):
             snapshot(txn, request_id)
+        elif isinstance(command, SetClosure | ClearClosure):
+            _set_closure(txn, command)
         elif isinstance(command, OpenDoor):
             holder = txn.holder(command.compartment) if _exists(txn, command.compartment) else None
             doors.start_opening(

@@ -75,3 +75,14 @@ class ColdPending(DomainError):
     """A chilled item whose cold-chain record waits for a trusted clock after a restart."""
 
     code = "cold_pending"
+
+
+class Closed(DomainError):
+    """The host site is closed and its cabinet cannot be reached then
+    (``hours.closed_blocks_pickups``): residents' codes wait for the opening."""
+
+    code = "closed"
+
+    def __init__(self, message: str, until: str | None) -> None:
+        super().__init__(message)
+        self.until = until

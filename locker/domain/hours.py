@@ -11,6 +11,7 @@ the night the clocks go back lasts the hour longer it really lasts.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -177,3 +178,32 @@ def in_ranges(minutes: int, start: int, end: int) -> bool:
     if start <= end:
         return start <= minutes < end
     return minutes >= start or minutes < end
+
+
+@dataclass(frozen=True, slots=True)
+class TimeRules:
+    """The resident's time around the site's hours (``[hours]``)."""
+
+    closed_blocks_pickups: bool = False  # residents' codes refused while closed
+    reminder_h: float = 12.0  # 0: no reminders
+    quiet: tuple[int, int] | None = None  # local minutes [start, end): no reminder then
+    reopen_s: float = 60.0
+
+
+def closures_json(closures: tuple[Closure, ...]) -> str:
+    """The server's closures as kept in the service's meta data."""
+    return json.dumps(
+        [
+            {"from": c.start.isoformat(), "to": c.end.isoformat(), "reason": c.reason}
+            for c in closures
+        ]
+    )
+
+
+def closures_from(text: str | None) -> tuple[Closure, ...]:
+    if not text:
+        return ()
+    return tuple(
+        Closure(datetime.fromisoformat(c["from"]), datetime.fromisoformat(c["to"]), c["reason"])
+        for c in json.loads(text)
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from locker.domain.hours import Hours, TimeRules
 from locker.domain.lockout import LockoutPolicy
 from locker.domain.model import Kind, Size
 from locker.domain.zones import ColdRules, ZoneSpec
@@ -19,6 +20,8 @@ class Rules:
     left_open_s: float = 120.0  # door open this long: door.left_open
     zones: tuple[ZoneSpec, ...] = ()
     cold: ColdRules = field(default_factory=ColdRules)
+    hours: Hours = field(default_factory=Hours)
+    time: TimeRules = field(default_factory=TimeRules)
 
     def zone_of(self, cid: str) -> ZoneSpec | None:
         """The chilled zone ``cid`` belongs to, if any."""

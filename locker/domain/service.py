@@ -111,6 +111,7 @@ class LockerService(GroupPickupService):
         self, terminal: str, code: str | None, qr: str | None, kinds: tuple[bool, ...]
     ) -> tuple[Purpose, str]:
         with self._reporting_refusals():
+            self._check_reachable()  # before the code is even looked at: nothing counted
             return self._open_with_code_unreported(terminal, code, qr, kinds)
 
     def _open_with_code_unreported(

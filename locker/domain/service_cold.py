@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from locker.domain import coldchain
-from locker.domain.core import ServiceCore
 from locker.domain.errors import Conflict, NotFound
 from locker.domain.model import Reservation, State
+from locker.domain.service_hours import HoursService
 from locker.domain.state import LockerState, Txn
 from locker.domain.zones import ZoneState, healthy
 
 
-class ColdChainService(ServiceCore):
+class ColdChainService(HoursService):
     def temperature_sampled(self, zone: str, celsius: float | None, fault: str | None) -> None:
         """One sample of a zone's probe: a temperature, or the fault that stood for it."""
         spec = self.rules.zone(zone)

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import holidays
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from locker.domain.hours import Closure, Hours, Ranges, parse_range
+from locker.domain.hours import Closure, Hours, Ranges, TimeRules, parse_range
 
 Holiday = Callable[[date], str | None]
 
@@ -115,6 +115,14 @@ class HoursConfig(_Strict):
         if self.public_holidays:
             hours = replace(hours, holiday=french_holidays(self.subdivision))
         return hours
+
+    def time_rules(self) -> TimeRules:
+        return TimeRules(
+            closed_blocks_pickups=self.closed_blocks_pickups,
+            reminder_h=self.reminder_h,
+            quiet=None if self.quiet_hours is None else parse_range(self.quiet_hours),
+            reopen_s=self.reopen_s,
+        )
 
 
 def range_problems(weekly: Literal["always"] | dict[Day, list[str]]) -> list[str]:

@@ -20,15 +20,25 @@ from locker.sync.messages import (
     COMMANDS,
     ID,
     RESERVATIONS,
+    ClearClosureCommand,
     OpenCommand,
     ReservationCancel,
     ResyncCommand,
+    SetClosureCommand,
 )
 
 log = logging.getLogger(__name__)
 
 
-_TAGS = {"reservation.upsert", "reservation.cancel", "resync", "open", "set_service"}
+_TAGS = {
+    "reservation.upsert",
+    "reservation.cancel",
+    "resync",
+    "open",
+    "set_service",
+    "set_closure",
+    "clear_closure",
+}
 
 
 def _reason(exc: ValidationError) -> str:
@@ -130,6 +140,10 @@ class Inbound:
             command = commands.Resync()
         elif isinstance(message, OpenCommand):
             command = commands.OpenDoor(message.compartment, message.reason)
+        elif isinstance(message, SetClosureCommand):
+            command = commands.SetClosure(message.start, message.to, message.reason)
+        elif isinstance(message, ClearClosureCommand):
+            command = commands.ClearClosure(message.start)
         else:
             command = commands.SetService(message.compartment, message.in_service, message.reason)
         if not self._service.server_command(message.request_id, command):

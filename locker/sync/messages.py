@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import (
+    ConfigDict,
     Field,
     StrictBool,
     StrictInt,
@@ -102,9 +103,28 @@ class SetServiceCommand(Msg):
     reason: str | None = Field(default=None, max_length=200)
 
 
-CommandMessage = Annotated[
-    ResyncCommand | OpenCommand | SetServiceCommand, Field(discriminator="type")
-]
+class SetClosureCommand(Msg):
+    """v1.1: an exceptional closure of the host site (``from`` is a Python keyword)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    type: Literal["set_closure"]
+    request_id: Id
+    start: IsoTime = Field(alias="from")
+    to: IsoTime
+    reason: str = Field(default="", max_length=200)
+
+
+class ClearClosureCommand(Msg):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    type: Literal["clear_closure"]
+    request_id: Id
+    start: IsoTime = Field(alias="from")
+
+
+AnyCommand = (
+    ResyncCommand | OpenCommand | SetServiceCommand | SetClosureCommand | ClearClosureCommand
+)
+CommandMessage = Annotated[AnyCommand, Field(discriminator="type")]
 
 
 # -- locker -> server: events ------------------------------------------------
@@ -289,11 +309,15 @@ class Status(Msg):
     temperatures: dict[str, float | None] | None = Field(
         default=None, description="v1.1: each chilled zone's temperature, null while faulty"
     )
+    open: bool | None = Field(default=None, description="v1.1: the host site is open now")
+    closed_until: Timestamp | None = Field(
+        default=None, description="v1.1: while closed, when the site opens again"
+    )
 
 
 ID = TypeAdapter[str](Id)
 RESERVATIONS = TypeAdapter[ReservationUpsert | ReservationCancel](ReservationMessage)
-COMMANDS = TypeAdapter[ResyncCommand | OpenCommand | SetServiceCommand](CommandMessage)
+COMMANDS = TypeAdapter[AnyCommand](CommandMessage)
 EVENTS: TypeAdapter[object] = TypeAdapter(EventMessage)
 
 

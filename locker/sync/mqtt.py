@@ -60,6 +60,7 @@ class MqttSync:
         self.connected = threading.Event()
         self.last_error: str | None = None
         self._status_dirty = True
+        self._site: tuple[bool, datetime | None] | None = None  # as the last status said
         self._status_last: bytes | None = None
         self._status_at = 0.0
         self._temps_dirty = False  # a new reading not yet in the retained status
@@ -250,6 +251,7 @@ class MqttSync:
 
     def status(self) -> Status:
         out_of_service = [c.id for c, _, _ in self._service.compartments() if not c.in_service]
+        is_open, until = self._site = self._service.site()
         return Status(
             online=True,
             locker_id=self._locker_id,
@@ -259,11 +261,15 @@ class MqttSync:
             at=_now(),
             contract="1.1",
             temperatures=self._service.temperatures() or None,
+            open=is_open,
+            closed_until=until,
         )
 
     def _maybe_publish_status(self) -> None:
         if not self.connected.is_set():
             return
+        if self._service.site() != self._site:  # opened or closed: said at once
+            self._status_dirty = True
         now = time.monotonic()
         temps_due = self._temps_dirty and now - self._temps_at >= TEMPERATURES_EVERY_S
         if not (self._status_dirty or temps_due) or now - self._status_at < STATUS_MIN_INTERVAL_S:
