@@ -87,6 +87,11 @@ def test_full_delivery_flow(app_client: App) -> None:
     door_cycle(client, runtime, "A3")
     assert state_of(client, "R-2031")["state"] == "collected"
     assert state_of(client, "R-2031")["pickup_code"] is None
+    # the same code at the same kiosk, within the re-open window: the same door, once
+    again = client.post("/api/v1/pickups", json={"code": code}, headers=KIOSK)
+    assert again.status_code == 200 and again.json() == {"compartment": "A3"}
+    wait_for(lambda: _pulses(client, "A3") == 3, what="the door opened again")
+    door_cycle(client, runtime, "A3")
     again = client.post("/api/v1/pickups", json={"code": code}, headers=KIOSK)
     assert again.status_code == 410 and again.json()["reason"] == "used"
 
@@ -97,8 +102,10 @@ def test_full_delivery_flow(app_client: App) -> None:
         "parcel.deposited",
         "door.opened",
         "parcel.collected",
+        "door.opened",
     ]
-    assert [e["seq"] for e in events] == [1, 2, 3, 4, 5]
+    assert events[-1]["reason"] == "reopen" and events[-1]["compartment"] == "A3"
+    assert [e["seq"] for e in events] == [1, 2, 3, 4, 5, 6]
     assert events[2]["pickup_code"] == "********"
     assert all(e["locker_id"] == "demo" and e["event_id"] for e in events)
     page = client.get("/api/v1/events?after_seq=3&limit=1", headers=ADMIN).json()

@@ -125,7 +125,11 @@ def test_a_pickup_code_opens_once(harness: Harness) -> None:
         harness.service.pickup("t", code)  # door still open: already used
     assert err.value.reason == "used"
     harness.cycle_door("A3")
-    with pytest.raises(WrongCode) as err:
+    with pytest.raises(WrongCode) as err:  # elsewhere: spent (the re-open window aside)
+        harness.service.pickup("u", code)
+    assert err.value.reason == "used"
+    harness.clock.advance(harness.rules.time.reopen_s)
+    with pytest.raises(WrongCode) as err:  # and there too once its window is over
         harness.service.pickup("t", code)
     assert err.value.reason == "used"
     assert harness.doors.unlocked.count("A3") == 2  # deposit + one pickup

@@ -77,6 +77,8 @@ def test_one_report_per_opening_and_only_by_the_same_person(harness: Harness) ->
 def test_a_report_never_shuts_someone_elses_compartment(harness: Harness) -> None:
     cid = opened(harness)
     harness.cycle_door(cid)
+    harness.clock.advance(harness.rules.time.reopen_s)  # its re-open window is over
+    harness.service.tick()
     upsert(harness, "R-2", reference="C-2")  # the compartment is booked again meanwhile
     other = harness.service.reservation("R-2")
     assert other is not None and other.compartment == cid

@@ -28,6 +28,10 @@ router = APIRouter(tags=["kiosk"])
 
 class CodeOpened(Opened):
     purpose: str = Field(description="pickup or deposit")
+    reopen: bool | None = Field(
+        default=None,
+        description="true: a spent pickup code opened its door again, within its re-open window",
+    )
 
 
 class PinIn(_In):
@@ -56,6 +60,8 @@ async def use_code(body: PickupIn, who: Kiosk, service: ServiceDep, request: Req
     """A code typed or scanned at the kiosk: a pickup code, or a dropoff's deposit code.
     Async on purpose, as the door routes (api/routes/access.py)."""
     purpose, cid = service.use_code(who.terminal, body.code, body.qr_payload)
+    if purpose is Purpose.REOPEN:  # the same door again, within its re-open window
+        return CodeOpened(compartment=cid, purpose=Purpose.PICKUP.value, reopen=True)
     group = group_pickup(request)
     pickup = purpose is Purpose.PICKUP
     answer = opened(service, cid, who.terminal, group) if pickup else Opened(compartment=cid)

@@ -220,18 +220,3 @@ def dwell_deadline(
         return requested, res.dwell_until
     limit = res.dwell_until or res.deposited_at + timedelta(hours=rules.cold.chilled_max_dwell_h)
     return min(requested, limit), limit
-
-
-def apply_dwell(txn: Txn, rules: Rules, res: Reservation, requested: datetime) -> Reservation:
-    """Set ``res``'s deadline to the earlier of ``requested`` and its dwell limit; a move is
-    a ``reservation.deadline`` event (decision 35)."""
-    deadline, limit = dwell_deadline(rules, res, requested)
-    if deadline < requested:
-        txn.emit(
-            "reservation.deadline",
-            reservation_id=res.id,
-            expires_at=deadline.isoformat(),
-            previous=requested.isoformat(),
-            reason="dwell",
-        )
-    return res.with_(expires_at=deadline, dwell_until=limit)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from locker.domain import doors
 from locker.domain.errors import DomainError, Invalid, NotFound
-from locker.domain.hours import Closure, closures_from, closures_json
+from locker.domain.hours import CLOSURES, Closure, closures_from, closures_json
 from locker.domain.model import Purpose, State
 from locker.domain.ports import CommandOutcome
 from locker.domain.state import Txn
@@ -53,11 +53,10 @@ NAMES = {
     SetClosure: "set_closure",
     ClearClosure: "clear_closure",
 }
-CLOSURES = "closures"  # the server's closures, in the service's meta data
 
 
 def server_closures(txn: Txn) -> tuple[Closure, ...]:
-    return closures_from(txn.changes.meta.get(CLOSURES, txn.state.meta.get(CLOSURES)))
+    return closures_from(txn.meta(CLOSURES))
 
 
 def _set_closure(txn: Txn, command: SetClosure | ClearClosure) -> None:

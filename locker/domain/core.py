@@ -63,6 +63,7 @@ class ServiceCore:
         self._refusal_listeners: list[RefusalListener] = []
         self._state = LockerState(store.load(Compartment(spec) for spec in self._specs))
         self._next_expiry: datetime | None = None  # None: to be computed again
+        self._next_reminder: datetime | None = None  # None: to be computed again
 
     # -- plumbing -----------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
@@ -101,6 +102,7 @@ class ServiceCore:
                 txn = Txn(self._state, self._store, self._clock.now())
                 try:
                     result = work(txn)
+                    self._after_work(txn)
                 except DomainError as exc:
                     refusal = exc
                 else:
@@ -126,6 +128,9 @@ class ServiceCore:
             raise txn.error
         return result
 
+    def _after_work(self, txn: Txn) -> None:
+        """What every operation ends with, under the lock (see :class:`HoursService`)."""
+
     def _stage(self, txn: Txn) -> tuple[Ticket | None, bool]:
         """Queue ``txn``'s changes and apply them to the mirror (under the lock): the
         ticket to wait on, and True when the state it read is being lost."""
@@ -134,6 +139,8 @@ class ServiceCore:
             for event in txn.changes.events:
                 self._check_event(event)
         if txn.changes.empty():
+            if txn.changes.windows:  # in memory only: nothing to write
+                self._state.apply(txn.changes)
             return None, False
         try:
             ticket = self._journal.append(txn.changes)
@@ -141,7 +148,7 @@ class ServiceCore:
             return None, True
         self._state.apply(txn.changes)
         if txn.changes.reservations:
-            self._next_expiry = None
+            self._next_expiry = self._next_reminder = None
         return ticket, False
 
     def _durable(self, seen: Ticket | None, last_try: bool) -> bool:
@@ -166,7 +173,7 @@ class ServiceCore:
     def _reload(self) -> None:
         """A write failed: the mirror is ahead of the database. Read it back."""
         self._state = LockerState(self._disk.load(Compartment(spec) for spec in self._specs))
-        self._next_expiry = None
+        self._next_expiry = self._next_reminder = None
         self._journal.reset()
 
     def _note_clock(self, txn: Txn) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import replace
+from datetime import timedelta
 
-from locker.domain import coldchain
+from locker.domain import deadlines
 from locker.domain.codes import new_code, qr_payload
 from locker.domain.errors import Unavailable
-from locker.domain.model import Opening, Purpose, SealedCode, State
+from locker.domain.model import Opening, Purpose, ReopenWindow, SealedCode, State
 from locker.domain.ports import CodeSealer
 from locker.domain.rules import Rules
 from locker.domain.state import Txn
@@ -23,10 +25,15 @@ def start_opening(
     reservation_id: str | None = None,
     by: str = "code",
     note: str | None = None,
+    terminal: str | None = None,
+    digest: str | None = None,
 ) -> Opening:
-    """Record an opening with its ``door.opened`` event and queue the relay pulse."""
+    """Record an opening with its ``door.opened`` event and queue the relay pulse.
+    ``terminal`` and ``digest``: a pickup's, for its re-open window."""
     comp = txn.compartment(cid)
     current = txn.opening(cid)
+    if purpose is not Purpose.REOPEN:
+        txn.end_window(cid)  # any other opening ends the window (decision 33)
     if purpose is Purpose.ADMIN and current is not None:
         # NOTE: staff freeing a stuck door: pulse again, keep what the cycle was for.
         opening = current.with_(pulsed_at=txn.now, attempts=1)
@@ -41,6 +48,8 @@ def start_opening(
             reservation_id=reservation_id,
             pulsed_at=txn.now,
             door_seen_open=comp.door_open,
+            terminal=terminal,
+            digest=digest,
         )
     txn.put_opening(opening)
     txn.emit(
@@ -69,6 +78,7 @@ def door_changed(txn: Txn, rules: Rules, sealer: CodeSealer, cid: str, is_open: 
             # NOTE: nothing is handed out of, or booked into, a forced compartment
             # until staff have looked at it.
             comp = txn.compartment(cid)
+            txn.end_window(cid)
             txn.put_compartment(comp.with_(in_service=False, service_reason="door forced open"))
             holder = txn.holder(cid)
             txn.emit(
@@ -115,9 +125,8 @@ def _complete(txn: Txn, rules: Rules, sealer: CodeSealer, opening: Opening) -> N
             pickup_code=SealedCode(digest, sealer.seal(code)),
         )
         if res.cold is not None:  # the cold-chain record starts at the deposit
-            res = coldchain.apply_dwell(
-                txn, rules, res.with_(cold=res.cold.with_(until=txn.now)), res.expires_at
-            )
+            res = res.with_(cold=res.cold.with_(until=txn.now))
+        res = deadlines.settle(txn, rules, res, res.expires_at)
         txn.put(res)
         txn.emit(
             "parcel.deposited",
@@ -134,9 +143,30 @@ def _complete(txn: Txn, rules: Rules, sealer: CodeSealer, opening: Opening) -> N
         txn.put(res.with_(state=State.COLLECTED, closed_at=txn.now, updated_at=txn.now))
         by = res.collected_by or "pickup"
         txn.emit("parcel.collected", reservation_id=res.id, compartment=cid, by=by)
+        if opening.terminal and opening.digest and rules.time.reopen_s > 0:
+            until = txn.now + timedelta(seconds=rules.time.reopen_s)
+            txn.start_window(ReopenWindow(cid, res.id, opening.digest, opening.terminal, until))
     elif opening.purpose is Purpose.RETURN and res.state in _RETURNABLE and res.deposited_at:
         txn.put(res.with_(state=State.RETURNED, closed_at=txn.now, updated_at=txn.now))
         txn.emit("parcel.returned", reservation_id=res.id, compartment=cid)
+
+
+def reopen(txn: Txn, terminal: str, digest: str) -> str | None:
+    """A spent pickup code typed again at the terminal that used it, within the door's
+    re-open window: the same door opens once more (``door.opened``, reason ``reopen``)
+    and the window ends. Answers the compartment, or None (no window for it)."""
+    for window in txn.windows():
+        if window.terminal != terminal or not hmac.compare_digest(window.digest, digest):
+            continue
+        cid = window.compartment
+        if txn.window(cid) is None:
+            return None  # its time is over
+        txn.end_window(cid)
+        if not txn.compartment(cid).in_service or txn.opening(cid) is not None:
+            return None
+        start_opening(txn, cid, Purpose.REOPEN, window.reservation_id, by="code")
+        return cid
+    return None
 
 
 def jam(txn: Txn, opening: Opening, interrupted: bool = False) -> None:

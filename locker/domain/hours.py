@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 Interval = tuple[datetime, datetime]  # [start, end) in UTC
 Ranges = tuple[tuple[int, int], ...]  # minutes since local midnight: [start, end), end <= 1440
+CLOSURES = "closures"  # the server's closures, in the service's meta data
 _DAY = timedelta(days=1)
 _HORIZON_DAYS = 400  # a site that does not open within this is treated as never opening
 _CHUNK_DAYS = 14

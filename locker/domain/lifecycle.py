@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from locker.domain import coldchain
+from locker.domain import coldchain, deadlines
 from locker.domain.allocation import choose
 from locker.domain.codes import new_code
 from locker.domain.errors import Conflict, NotFound, Rejected
@@ -33,6 +33,7 @@ def _is_free(txn: Txn, comp: Compartment) -> bool:
         and not comp.door_open
         and txn.holder(comp.id) is None
         and txn.opening(comp.id) is None
+        and txn.window(comp.id) is None
     )
 
 
@@ -216,7 +217,9 @@ def _update_deposited(txn: Txn, rules: Rules, res: Reservation, req: Upsert) -> 
         reject(txn, res.id, req.version, "max_c cannot change once deposited")
         return None
     updated = res.with_(version=req.version, recipient=req.recipient, updated_at=txn.now)
-    updated = coldchain.apply_dwell(txn, rules, updated, req.expires_at)
+    updated = deadlines.settle(
+        txn, rules, updated, req.expires_at, given=timedelta(seconds=res.credit_s)
+    )
     txn.put(updated)
     return updated
 
@@ -288,12 +291,18 @@ def _tombstone(txn: Txn, reservation_id: str, version: int) -> Reservation:
     return res
 
 
-def expire_due(txn: Txn, now: datetime) -> None:
-    """Expire what is past ``expires_at``, leaving alone what has a door cycle running."""
+def expire_due(txn: Txn, rules: Rules, now: datetime) -> None:
+    """Expire what is past ``expires_at``, leaving alone what has a door cycle running;
+    a deadline that falls in closed hours (a schedule changed since it was set) moves
+    instead."""
     busy = {o.reservation_id for o in txn.openings()}
     for res in txn.live_reservations():
         if res.expires_at > now or res.id in busy or res.state in (State.EXPIRED, State.HELD):
             continue  # a held item stays held whatever its deadline (decision 26)
+        moved = deadlines.settle(txn, rules, res, res.expires_at, keep=True)
+        if moved.expires_at > now:
+            txn.put(moved.with_(updated_at=txn.now))
+            continue
         closed = None if res.deposited_at else txn.now  # nothing inside: freed
         txn.put(res.with_(state=State.EXPIRED, updated_at=txn.now, closed_at=closed))
         txn.emit("reservation.expired", reservation_id=res.id, compartment=res.compartment)

@@ -42,6 +42,7 @@ class Purpose(StrEnum):
     PICKUP = "pickup"
     RETURN = "return"
     ADMIN = "admin"
+    REOPEN = "reopen"  # the same code within the re-open window (decision 33)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,7 @@ class Compartment:
     door_open: bool = False
     door_open_since: datetime | None = None
     left_open_reported: bool = False
+    out_since: datetime | None = None  # out of service since (time given back to the item)
 
     @property
     def id(self) -> str:
@@ -127,6 +129,8 @@ class Reservation:
     delegate: bool = False  # a carer may collect: a second code at deposit (contract v1.1)
     delegate_code: SealedCode | None = None
     collected_by: str | None = None  # "pickup" or "delegate": the code that opened it
+    credit_s: float = 0.0  # downtime and out-of-service time given back (seconds)
+    reminded_at: datetime | None = None  # its reminder was sent (once: contract v1.1)
 
     @property
     def holds_compartment(self) -> bool:
@@ -169,9 +173,25 @@ class Opening:
     pulsed_at: datetime
     attempts: int = 1
     door_seen_open: bool = False
+    # NOTE: in memory only (not in the database): a pickup's terminal and code, for
+    # its re-open window, which does not survive a restart (decision 33).
+    terminal: str | None = None
+    digest: str | None = None
 
     def with_(self, **changes: object) -> Opening:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class ReopenWindow:
+    """After a pickup door shut: the same code at the same terminal opens it once more,
+    until ``until`` (``hours.reopen_s``). Kept in memory only (decision 33)."""
+
+    compartment: str
+    reservation_id: str
+    digest: str
+    terminal: str
+    until: datetime
 
 
 @dataclass(frozen=True, slots=True)

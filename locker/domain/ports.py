@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from locker.domain.lockout import TerminalState
-from locker.domain.model import Compartment, Event, Opening, Reservation
+from locker.domain.model import Compartment, Event, Opening, ReopenWindow, Reservation
 from locker.domain.zones import Reading, ZoneState
 
 
@@ -65,6 +65,9 @@ class Changes:
     zones: dict[str, ZoneState] = field(default_factory=dict)
     readings: list[Reading] = field(default_factory=list)
     cold_settled: set[str] = field(default_factory=set)  # records brought up to date
+    # re-open windows started (or ended: None), by compartment; in memory only, never
+    # written: a change of windows alone is no change to commit (see :meth:`empty`)
+    windows: dict[str, ReopenWindow | None] = field(default_factory=dict)
 
     def empty(self) -> bool:
         return not (

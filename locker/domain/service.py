@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from locker.domain import coldchain, commands, credentials, doors, lifecycle
+from locker.domain import coldchain, commands, credentials, deadlines, doors, lifecycle
 from locker.domain.codes import parse_credential, qr_payload
 from locker.domain.errors import Conflict, DomainError, LockedOut, NotFound, WrongCode
 from locker.domain.model import (
@@ -143,10 +143,21 @@ class LockerService(GroupPickupService):
                         opened.append(res)
                     purpose = Purpose.PICKUP if want_pickup else Purpose.DEPOSIT
                     assert res.compartment is not None
-                    doors.start_opening(txn, res.compartment, purpose, res.id, by="code")
+                    doors.start_opening(
+                        txn,
+                        res.compartment,
+                        purpose,
+                        res.id,
+                        terminal=terminal if want_pickup else None,
+                        digest=sealed.digest if want_pickup else None,
+                    )
                     door.append((res.compartment, res.id, want_pickup))
                     return purpose, res.compartment
                 refusals.append(found)
+            if any(r.reason == "used" for r in refusals):  # within its re-open window?
+                again = doors.reopen(txn, terminal, self._sealer.digest(digits))
+                if again is not None:
+                    return Purpose.REOPEN, again
             for refusal in refusals:
                 if refusal.reason != "unknown":
                     raise refusal  # a real code, used or expired: no lockout count
@@ -161,7 +172,8 @@ class LockerService(GroupPickupService):
             self._note_opened(terminal, cid, rid, pickup)
         if opened:
             self._note_pickup(terminal, digits, opened[0])
-        elif answer[1]:  # a carer's code or a deposit: nothing else opens after it
+        elif answer[1] and answer[0] is not Purpose.REOPEN:
+            # a carer's code or a deposit: nothing else opens after it
             self._forget_pickup(terminal)
         return answer
 
@@ -252,7 +264,14 @@ class LockerService(GroupPickupService):
     # -- the conciergerie server ---------------------------------------------
     def server_command(self, request_id: str, command: commands.Command) -> bool:
         """Run a server command once per ``request_id``; answer whether it ran now."""
-        return self._run(lambda txn: commands.execute(txn, request_id, command))
+
+        def work(txn: Txn) -> bool:
+            ran = commands.execute(txn, request_id, command)
+            if ran and isinstance(command, commands.SetClosure | commands.ClearClosure):
+                deadlines.resettle_all(txn, self.rules)  # what now falls in closed hours
+            return ran
+
+        return self._run(work)
 
     def reject_message(self, reason: str, reservation_id: str | None = None) -> None:
         """A reservation message that could not be read: ``reservation.rejected``."""
@@ -300,11 +319,16 @@ class LockerService(GroupPickupService):
 
         def work(txn: Txn) -> None:
             doors.supervise(txn, self.rules)
-            if self.clock_trusted() and txn.now >= self._expiry_horizon():
-                lifecycle.expire_due(txn, txn.now)
+            if self.clock_trusted():
+                self._fair_time(txn)
+                if txn.now >= self._expiry_horizon():
+                    lifecycle.expire_due(txn, self.rules, txn.now)
             for key, terminal in self._state.terminals.items():
                 if terminal.is_idle(self.rules.lockout, txn.now.timestamp()):
                     txn.put_terminal(key, None)
+            for window in txn.windows():
+                if txn.window(window.compartment) is None:  # its time is over
+                    txn.end_window(window.compartment)
 
         self._run(work)
 

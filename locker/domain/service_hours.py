@@ -1,39 +1,40 @@
 """The service's side of the host site's hours: open or closed now, the schedule with
-the server's closures (kept in the meta data, so across restarts), and the refusal of
-residents' codes while a site that cannot be reached is closed (decision 36)."""
+the server's closures (kept in the meta data, so across restarts), the refusal of
+residents' codes while a site that cannot be reached is closed (decision 36), and the
+time given back to the items inside (:mod:`locker.domain.deadlines`)."""
 
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from locker.domain.commands import CLOSURES
-from locker.domain.core import ServiceCore
+from locker.domain import deadlines
+from locker.domain.core import CLOCK_HIGH_WATER, ServiceCore
 from locker.domain.errors import Closed
-from locker.domain.hours import Closure, Hours, closures_from
+from locker.domain.hours import CLOSURES, Hours
+from locker.domain.state import Txn
 
 
 class HoursService(ServiceCore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._hours_lock = threading.Lock()
-        self._hours_key: str | None = None
         self._hours = self.rules.hours
+        # NOTE: the clock's last mark before this start: the locker was down since then.
+        # Kept in the meta data by the first operation, so that a start on an untrusted
+        # clock (no NTP yet) still counts it once the clock is trusted.
+        self._boot_mark = self._state.meta.get(CLOCK_HIGH_WATER)
         # (open, closed_until, good until): a cache, computed again at each change
         self._site: tuple[bool, datetime | None, datetime | None] | None = None
 
     def schedule(self) -> Hours:
         """The config's hours with the server's closures."""
-        key = self._state.meta.get(CLOSURES, "")
+        hours = deadlines.schedule(self.rules, self._state.meta.get(CLOSURES))
         with self._hours_lock:
-            if key != self._hours_key:
-                base = self.rules.hours
-                extra: tuple[Closure, ...] = closures_from(key)
-                self._hours = base.with_closures(base.closures + extra)
-                self._hours_key = key
-                self._site = None
-            return self._hours
+            if hours is not self._hours:
+                self._hours, self._site = hours, None
+        return hours
 
     def site(self) -> tuple[bool, datetime | None]:
         """Whether the host site is open now, and if not until when (None: not known
@@ -65,3 +66,23 @@ class HoursService(ServiceCore):
         if not is_open:
             when = None if until is None else until.isoformat()
             raise Closed(f"the site is closed until {when or 'further notice'}", when)
+
+    def _note_clock(self, txn: Txn) -> None:
+        if self._boot_mark is not None:
+            key = deadlines.DOWN_SINCE
+            if key not in txn.changes.meta and not self._state.meta.get(key):
+                txn.changes.meta[key] = self._boot_mark  # an earlier one stays
+            self._boot_mark = None
+        super()._note_clock(txn)
+
+    def _after_work(self, txn: Txn) -> None:
+        if txn.back_in_service:  # its time out of service, given back to the item inside
+            deadlines.give_back_service(txn, self.rules, self.clock_trusted())
+
+    def _fair_time(self, txn: Txn) -> None:
+        """The ticker's share (trusted clock): downtime given back, reminders sent."""
+        mark = self._state.meta.get(deadlines.DOWN_SINCE) or self._boot_mark
+        deadlines.give_back_downtime(txn, self.rules, mark)
+        if self._next_reminder is None or txn.now >= self._next_reminder:
+            nxt = deadlines.send_reminders(txn, self.rules, txn.live_reservations())
+            self._next_reminder = nxt or datetime.max.replace(tzinfo=UTC)

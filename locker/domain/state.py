@@ -14,7 +14,7 @@ from datetime import datetime
 from locker.domain.allocation import FreeIndex
 from locker.domain.errors import DomainError, NotFound
 from locker.domain.lockout import TerminalState
-from locker.domain.model import Compartment, Event, Opening, Reservation, State
+from locker.domain.model import Compartment, Event, Opening, ReopenWindow, Reservation, State
 from locker.domain.ports import Changes, Snapshot, Store
 from locker.domain.zones import Reading, ZoneState
 
@@ -35,6 +35,7 @@ class LockerState:
             for r in snapshot.reservations.values()
             if r.cold is not None and r.state is State.DEPOSITED
         }
+        self.windows: dict[str, ReopenWindow] = {}  # re-open windows: never persisted
         self.holders: dict[str, str] = {}  # compartment id -> reservation id
         self.codes: dict[str, str] = {}  # live code digest -> reservation id
         self.references: dict[str, str] = {}  # parcel reference -> reservation id
@@ -46,13 +47,15 @@ class LockerState:
             self._index(cid)
 
     def is_free(self, cid: str) -> bool:
-        """In service, held by nobody, no door cycle running, and its door shut."""
+        """In service, held by nobody, no door cycle nor re-open window running, and its
+        door shut."""
         comp = self.compartments[cid]
         return (
             comp.in_service
             and not comp.door_open
             and cid not in self.holders
             and cid not in self.openings
+            and cid not in self.windows
         )
 
     def _index(self, cid: str) -> None:
@@ -89,7 +92,7 @@ class LockerState:
 
     def touched(self, changes: Changes) -> set[str]:
         """The compartments whose freedom ``changes`` may alter."""
-        ids = set(changes.compartments) | set(changes.openings)
+        ids = set(changes.compartments) | set(changes.openings) | set(changes.windows)
         for res in changes.reservations.values():
             old = self.reservations.get(res.id)
             for comp in (res.compartment, None if old is None else old.compartment):
@@ -117,6 +120,11 @@ class LockerState:
         self.meta.update(changes.meta)
         self.zones.update(changes.zones)
         self.cold_pending -= changes.cold_settled
+        for cid, window in changes.windows.items():
+            if window is None:
+                self.windows.pop(cid, None)
+            else:
+                self.windows[cid] = window
         for cid in touched:
             self._index(cid)
 
@@ -131,6 +139,11 @@ class Txn:
         self.changes = Changes()
         self.unlocks: list[str] = []  # relay pulses to send once committed
         self.error: DomainError | None = None  # raised to the caller after the commit
+        # compartments back in service in this operation -> out of service since then
+        self.back_in_service: dict[str, datetime] = {}
+
+    def meta(self, key: str) -> str | None:
+        return self.changes.meta.get(key, self.state.meta.get(key))
 
     # -- reservations -------------------------------------------------------
     def reservation(self, rid: str) -> Reservation | None:
@@ -190,6 +203,16 @@ class Txn:
         return comp
 
     def put_compartment(self, comp: Compartment) -> None:
+        """Keep ``comp``; note since when it is out of service, and when it comes back
+        (the time is given back to the item inside: :mod:`locker.domain.deadlines`)."""
+        old = self.changes.compartments.get(comp.id) or self.state.compartments.get(comp.id)
+        if old is not None and old.in_service != comp.in_service:
+            self.end_window(comp.id)  # a staff action there ends its re-open window
+        if not comp.in_service and comp.out_since is None:
+            comp = comp.with_(out_since=self.now)
+        elif comp.in_service and comp.out_since is not None:
+            self.back_in_service.setdefault(comp.id, comp.out_since)
+            comp = comp.with_(out_since=None)
         self.changes.compartments[comp.id] = comp
 
     def compartments(self) -> list[Compartment]:
@@ -220,6 +243,27 @@ class Txn:
 
     def end_opening(self, cid: str) -> None:
         self.changes.openings[cid] = None
+
+    # -- re-open windows (decision 33) -------------------------------------------
+    def window(self, cid: str) -> ReopenWindow | None:
+        """The re-open window running on ``cid`` (one past its time is over)."""
+        if cid in self.changes.windows:
+            found = self.changes.windows[cid]
+        else:
+            found = self.state.windows.get(cid)
+        return found if found is not None and self.now < found.until else None
+
+    def start_window(self, window: ReopenWindow) -> None:
+        self.changes.windows[window.compartment] = window
+
+    def end_window(self, cid: str) -> None:
+        if cid in self.state.windows or self.changes.windows.get(cid) is not None:
+            self.changes.windows[cid] = None
+
+    def windows(self) -> list[ReopenWindow]:
+        merged: dict[str, ReopenWindow | None] = dict(self.state.windows)
+        merged.update(self.changes.windows)
+        return [w for w in merged.values() if w is not None]
 
     # -- chilled zones --------------------------------------------------------
     def zone(self, zone_id: str) -> ZoneState | None:
@@ -283,6 +327,7 @@ class Txn:
             zones=dict(c.zones),
             readings=list(c.readings),
             cold_settled=set(c.cold_settled),
+            windows=dict(c.windows),
         )
         return copy, len(self.unlocks)
 

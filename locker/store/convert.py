@@ -46,6 +46,7 @@ def compartment_row(comp: Compartment) -> dict[str, object]:
         "door_open": comp.door_open,
         "door_open_since": _t(comp.door_open_since),
         "left_open_reported": comp.left_open_reported,
+        "out_since": _t(comp.out_since),
     }
 
 
@@ -56,6 +57,7 @@ def compartment_from(row: CompartmentRow, base: Compartment) -> Compartment:
         door_open=row.door_open,
         door_open_since=_d(row.door_open_since),
         left_open_reported=row.left_open_reported,
+        out_since=_d(row.out_since),
     )
 
 
@@ -93,6 +95,8 @@ def reservation_row(res: Reservation) -> dict[str, object]:
         "delegate_sealed": carer.sealed if carer and live else None,
         "delegate_used": bool(carer and carer.used),
         "collected_by": res.collected_by,
+        "credit_s": res.credit_s,
+        "reminded_at": _t(res.reminded_at),
     }
 
 
@@ -125,6 +129,8 @@ def reservation_from(row: ReservationRow) -> Reservation:
         delegate=row.delegate,
         delegate_code=_code(row.delegate_digest, row.delegate_sealed, row.delegate_used),
         collected_by=row.collected_by,
+        credit_s=row.credit_s,
+        reminded_at=_d(row.reminded_at),
     )
 
 

@@ -18,6 +18,7 @@ class CompartmentRow(SQLModel, table=True):
     door_open: bool = False
     door_open_since: str | None = None
     left_open_reported: bool = False
+    out_since: str | None = None
 
 
 class ReservationRow(SQLModel, table=True):
@@ -51,6 +52,8 @@ class ReservationRow(SQLModel, table=True):
     delegate_sealed: str | None = None
     delegate_used: bool = False
     collected_by: str | None = None
+    credit_s: float = 0.0  # seconds of downtime or out of service given back
+    reminded_at: str | None = None
 
 
 class OpeningRow(SQLModel, table=True):

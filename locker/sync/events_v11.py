@@ -25,6 +25,13 @@ class ReservationDeadline(EventBase):
     reason: Literal["hours", "downtime", "dwell"]
 
 
+class ReservationReminder(EventBase):
+    type: Literal["reservation.reminder"]
+    reservation_id: Id
+    compartment: Id
+    expires_at: Timestamp
+
+
 class ReservationHeld(EventBase):
     type: Literal["reservation.held"]
     reservation_id: Id
@@ -88,6 +95,7 @@ class ParcelProblem(EventBase):
 V11_EVENTS = (
     ParcelProblem,
     ReservationDeadline,
+    ReservationReminder,
     ReservationHeld,
     ReservationReleased,
     TemperatureAlarm,

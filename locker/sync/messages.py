@@ -23,6 +23,7 @@ from locker.sync.events_v11 import (
     ReservationDeadline,
     ReservationHeld,
     ReservationReleased,
+    ReservationReminder,
     SensorFaultEvent,
     SensorOk,
     TemperatureAlarm,
@@ -186,7 +187,7 @@ class DoorOpened(EventBase):
     type: Literal["door.opened"]
     compartment: Id
     reservation_id: Id | None = None
-    reason: Literal["deposit", "pickup", "return", "admin"]
+    reason: Literal["deposit", "pickup", "return", "admin", "reopen"]
     by: str = Field(description="code, courier, staff, api or server")
     note: str | None = None
 
@@ -208,7 +209,7 @@ class DoorJammed(EventBase):
     type: Literal["door.jammed"]
     compartment: Id
     reservation_id: Id | None = None
-    reason: Literal["deposit", "pickup", "return", "admin"]
+    reason: Literal["deposit", "pickup", "return", "admin", "reopen"]
     pulses: StrictInt
     interrupted: bool | None = Field(
         default=None, description="the controller restarted before the door was seen open"
@@ -279,6 +280,7 @@ EventMessage = Annotated[
     | CommandDone
     | CommandFailed
     | ReservationDeadline
+    | ReservationReminder
     | ReservationHeld
     | ReservationReleased
     | TemperatureAlarm

@@ -24,12 +24,18 @@ exactly:
 * a door cycle, a hand, the clock and a restart open nothing; the clock pulses
   again exactly the openings that are due, and jams those out of pulses; a
   restart jams the openings whose door was never seen open, without a pulse;
-* a door cycle completes what its opening was for, exactly once.
+* a door cycle completes what its opening was for, exactly once;
+* a pickup code spent by a collection opens its door once more (``reopen``) when
+  typed again at the same terminal within ``reopen_s`` of the door shutting,
+  unless the window ended (another opening of that door, a service change, a
+  forced door, a restart): after its window it opens nothing, and never another
+  compartment (decision 33).
 
 Invariants after every step: one reservation per compartment; the live codes of
 the model are exactly the live codes of the service; no code issued twice; at
 most ``max_pulses`` pulses for each ``door.opened``; a pickup code opens one
-door once (jams aside); ``seq`` gap-free.
+door once (jams aside) and its door once more at most within its window; no
+compartment is booked while its window runs; ``seq`` gap-free.
 
 The machine runs inside one pytest test, which counts over all runs the deposits,
 pickups, collections and refused codes, fails unless they are well above zero (a
@@ -47,7 +53,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -66,6 +72,7 @@ from locker.domain.commands import OpenDoor
 from locker.domain.errors import DomainError
 from locker.domain.model import Compartment, Event, Kind, Opening, Purpose, Reservation, Size
 from locker.domain.model import State as ResState
+from locker.domain.service import LockerService
 from tests.conftest import Harness
 from tests.helpers import book
 from tests.reliability.scale import sized
@@ -91,6 +98,16 @@ class Code:
     rid: str
     kind: str  # "deposit" or "pickup"
     status: str = LIVE  # LIVE: may open; USED: its door is opening; DEAD: never again
+    terminal: str | None = None  # where it opened its door (USED), for the re-open window
+
+
+@dataclass(frozen=True)
+class Window:
+    """A re-open window as the model sees it: this spent code, at this terminal, until."""
+
+    code: str
+    terminal: str
+    until: datetime
 
 
 @dataclass(frozen=True)
@@ -118,6 +135,8 @@ class Locker(RuleBasedStateMachine):
         self.ever_opened: set[str] = set()
         self.pickups: Counter[str | None] = Counter()
         self.jams: Counter[str | None] = Counter()
+        self.windows: dict[str, Window] = {}  # compartment -> its running re-open window
+        self.reopened: Counter[str] = Counter()  # re-openings by code
 
     def teardown(self) -> None:
         self.h.engine.dispose()
@@ -191,6 +210,8 @@ class Locker(RuleBasedStateMachine):
                 "reservation.cancelled",
                 "reservation.expired",
             ):
+                if e.type == "parcel.collected":
+                    self._window_starts(e)
                 for info in mine:
                     info.status = DEAD
                 TOTALS[e.type] += 1
@@ -201,14 +222,38 @@ class Locker(RuleBasedStateMachine):
                 if e.data.get("reason") == "pickup":
                     self.jams[e.reservation_id] += 1
                 TOTALS["jams"] += 1
+            elif e.type == "door.forced_open":
+                self.windows.pop(e.compartment or "", None)
             elif e.type == "door.opened":
                 assert e.compartment is not None
                 self.since_opened[e.compartment] = 0
                 self.ever_opened.add(e.compartment)
+                self.windows.pop(e.compartment, None)  # any opening ends it, its own too
                 if e.data.get("reason") == "pickup":
                     self.pickups[e.reservation_id] += 1
                     TOTALS["pickups"] += 1
         return events
+
+    def _window_starts(self, e: Event) -> None:
+        """A collection by a code at a terminal: its re-open window (none when the door
+        cycle began before a restart: the terminal is not known any more)."""
+        for code, info in self.codes.items():
+            if info.rid == e.reservation_id and info.kind == "pickup" and info.terminal:
+                until = self.h.clock.now() + timedelta(seconds=self.h.rules.time.reopen_s)
+                self.windows[e.compartment or ""] = Window(code, info.terminal, until)
+                TOTALS["windows"] += 1
+
+    def _reopens(self, code: str, entry: str, terminal: str) -> str | None:
+        """The door a spent pickup code must open again now, if any (decision 33)."""
+        if entry == "deposit" or self.h.service.lockouts().get(terminal) is not None:
+            return None
+        now = self.h.clock.now()
+        for cid, window in self.windows.items():
+            if window.code == code and window.terminal == terminal and now < window.until:
+                comp = self._comp(cid)
+                if comp.in_service and cid not in self._openings():
+                    return cid
+        return None
 
     def _issue(self, e: Event) -> None:
         for key in ("pickup_code", "deposit_code"):
@@ -397,15 +442,21 @@ class Locker(RuleBasedStateMachine):
         """``code`` at ``entry``: it opens exactly the door the model says, or none."""
         info = self.codes[code]
         cid = self._code_opens(info, entry, terminal) if form != "foreign qr" else None
-        qr = {"qr": "LKR1:demo:", "foreign qr": "LKR1:other-locker:"}.get(form)
-        typed, scanned = (None, qr + code) if qr else (code, None)
-        service = self.h.service
-        enter = {
-            "kiosk": lambda: service.use_code(terminal, typed, scanned)[1],
-            "pickup": lambda: service.pickup(terminal, typed, scanned),
-            "deposit": lambda: service.deposit_with_code(terminal, typed, scanned),
-        }[entry]
-        done = self._act(enter, opens=[cid] if cid else [])
+        again = None
+        if cid is None and form != "foreign qr" and info.status == DEAD:
+            again = self._reopens(code, entry, terminal)
+        if again is not None:
+            done = self._act(enter_with(self.h.service, entry, terminal, code, form), [again])
+            [opened] = [e for e in done.events if e.type == "door.opened"]
+            assert (opened.reservation_id, opened.data["reason"]) == (info.rid, "reopen")
+            assert done.result == again
+            self.reopened[code] += 1
+            TOTALS["reopened"] += 1
+            self._after(again, then)
+            return
+        done = self._act(
+            enter_with(self.h.service, entry, terminal, code, form), opens=[cid] if cid else []
+        )
         if cid is None:
             assert done.error is not None, f"{info} at {entry} ({form}) was not refused"
             if form == "foreign qr":
@@ -420,7 +471,7 @@ class Locker(RuleBasedStateMachine):
         [opened] = [e for e in done.events if e.type == "door.opened"]
         assert (opened.reservation_id, opened.data["reason"]) == (info.rid, info.kind)
         assert done.result == cid
-        info.status = USED
+        info.status, info.terminal = USED, terminal
         self.live_codes_are_the_model()  # spent at once, not only once the door shuts
         self._after(cid, then)
 
@@ -434,6 +485,21 @@ class Locker(RuleBasedStateMachine):
         if self.h.service.lockouts().get(terminal) is not None:
             return None
         return self._opens_for(res)
+
+    @precondition(lambda self: bool(self.windows))
+    @rule(
+        pick=st.integers(0, 1000),
+        entry=st.sampled_from(["kiosk", "pickup", "deposit"]),
+        form=st.sampled_from(["keypad", "qr"]),
+        same=st.sampled_from([True, True, False]),
+        then=st.sampled_from(AFTER),
+    )
+    def back_for_the_bag(self, pick: int, entry: str, form: str, same: bool, then: str) -> None:
+        """Someone who has just collected types the code again, for the bag left behind:
+        mostly at the same kiosk (it opens the same door once, within the window)."""
+        window = _pick(list(self.windows.values()), pick)
+        terminal = window.terminal if same else _pick(TERMINALS, pick)
+        self._enter(window.code, entry, form, terminal, then)
 
     @rule(
         codes=st.lists(st.integers(0, 10**8 - 1), min_size=1, max_size=6),
@@ -548,6 +614,8 @@ class Locker(RuleBasedStateMachine):
         held = [r.compartment for r in self.h.service.reservations() if r.compartment]
         choices = (out if in_service else held if pick % 2 else []) or DOORS
         cid = _pick(choices, pick // 2)
+        if self._comp(cid).in_service != in_service:
+            self.windows.pop(cid, None)  # a staff action there ends the window
         self._act(lambda: self.h.service.set_service(cid, in_service), opens=[])
 
     # -- time and restarts -----------------------------------------------------
@@ -585,6 +653,9 @@ class Locker(RuleBasedStateMachine):
             for cid, o in self._openings().items()
             if not o.door_seen_open and not self.h.doors.levels.get(cid, False)
         )
+        self.windows.clear()  # in memory only (decision 33)
+        for info in self.codes.values():
+            info.terminal = None
         done = self._act(lambda: self.h.reopen().reconcile_doors(), opens=[])
         jams = [e for e in done.events if e.type == "door.jammed"]
         assert sorted(e.compartment or "" for e in jams) == interrupted
@@ -616,6 +687,28 @@ class Locker(RuleBasedStateMachine):
             assert n <= 1 + self.jams[rid], f"{rid}: one code opened a door twice"
         for cid in self._openings():
             assert cid in self.ever_opened, f"{cid}: an opening without its door.opened"
+        for code, n in self.reopened.items():
+            assert n <= 1 + self.jams[self.codes[code].rid], f"{code}: re-opened twice"
+
+    @invariant()
+    def no_booking_while_a_window_runs(self) -> None:
+        now = self.h.clock.now()
+        running = {cid for cid, w in self.windows.items() if now < w.until}
+        held = {r.compartment for r in self.h.service.reservations()}
+        assert not running & held, f"booked during its re-open window: {running & held}"
+
+
+def enter_with(
+    service: LockerService, entry: str, terminal: str, code: str, form: str
+) -> Callable[[], object]:
+    """``code`` typed (or scanned, ``form``) at ``entry`` of ``terminal``."""
+    qr = {"qr": "LKR1:demo:", "foreign qr": "LKR1:other-locker:"}.get(form)
+    typed, scanned = (None, qr + code) if qr else (code, None)
+    return {
+        "kiosk": lambda: service.use_code(terminal, typed, scanned)[1],
+        "pickup": lambda: service.pickup(terminal, typed, scanned),
+        "deposit": lambda: service.deposit_with_code(terminal, typed, scanned),
+    }[entry]
 
 
 def _completion(purpose: Purpose, res: Reservation) -> list[str]:
@@ -659,6 +752,8 @@ def test_model_based() -> None:
         "refused_codes": {"total": sum(refused.values()), **refused},
         "jams": TOTALS["jams"],
         "restarts": TOTALS["restarts"],
+        "windows": TOTALS["windows"],
+        "reopened": TOTALS["reopened"],
         "violations": 0,  # any violation fails the test above, with its steps
         "seconds": round(time.monotonic() - started, 1),
     }
@@ -670,3 +765,4 @@ def test_model_based() -> None:
     assert TOTALS["pickups"] >= RUNS // 8
     assert TOTALS["parcel.collected"] >= RUNS // 8
     assert refused["spent"] >= RUNS // 10 and refused["unknown"] >= RUNS // 8
+    assert TOTALS["reopened"] >= RUNS // 10  # the re-open window was used, not only refused
