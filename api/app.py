@@ -27,10 +27,11 @@ from api.routes import (
     temperatures,
 )
 from locker import __version__
-from locker.runtime import Runtime
+from locker.runtime import Chore, Runtime
 from locker.speech.voice import Voice
 
 API_PREFIX = "/api/v1"
+SITE_CHECK_S = 1.0
 
 
 def create_app(runtime: Runtime, manage_runtime: bool = True) -> FastAPI:
@@ -57,6 +58,7 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> FastAPI:
     app.state.tokens = TokenTable(runtime.settings.api.tokens)
     app.state.courier_sessions = CourierSessions(runtime.settings.kiosk.courier_idle_s)
     app.state.live = hub = LiveHub(runtime.service)
+    runtime.ticker.chores.append(Chore(SITE_CHECK_S, hub.check_site))  # the site opens, closes
     app.state.metrics = LockerMetrics(runtime)
     # the spoken phrases are kept beside the database (a few hundred small WAVs at most)
     app.state.voice = Voice(Path(runtime.settings.storage.path).resolve().parent / "speech")

@@ -3,7 +3,10 @@
 The hub listens to the service's commits (from whatever thread committed)
 and hands each connected screen the door changes and door alarms, so the
 page reacts to the reed switch without polling; other parts (the serial QR
-scanner) publish their own events through it.
+scanner) publish their own events through it. The host site's state (open,
+closed until when) changes with the time as much as with commits: the ticker
+asks the hub to look at it every second (``check_site``), and the screens get a
+``site`` event when it changed.
 """
 
 from __future__ import annotations
@@ -26,7 +29,17 @@ class LiveHub:
         self._service = service
         self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[str]]] = set()
         self._lock = threading.Lock()
+        self._site: dict[str, object] | None = None  # as last told
         service.subscribe(self._on_commit)
+
+    def check_site(self) -> None:
+        """Tell the screens when the site opened or closed (or the day turned)."""
+        site = site_state(self._service)
+        with self._lock:
+            changed = site != self._site
+            self._site = site
+        if changed:
+            self.publish("site", site)
 
     def _on_commit(self, changes: Changes) -> None:
         messages = [
@@ -61,7 +74,7 @@ class LiveHub:
             self._subscribers.add(entry)
         try:
             doors = {c.id: c.door_open for c in self._service.compartments_by_id().values()}
-            yield _sse("hello", {"doors": doors})
+            yield _sse("hello", {"doors": doors, "site": site_state(self._service)})
             while True:
                 try:
                     yield await asyncio.wait_for(queue.get(), KEEPALIVE_S)
@@ -70,6 +83,19 @@ class LiveHub:
         finally:
             with self._lock:
                 self._subscribers.discard(entry)
+
+
+def site_state(service: LockerService) -> dict[str, object]:
+    """The host site as the kiosk shows it: open, until when it is closed (in the site's
+    time) and the site's date today, so that the page says "demain" by the service's
+    clock and zone, not the browser's."""
+    is_open, until = service.site()
+    today = service.clock_now().astimezone(service.rules.hours.tz).date()
+    return {
+        "open": is_open,
+        "closed_until": None if until is None else until.isoformat(),
+        "today": today.isoformat(),
+    }
 
 
 def _offer(queue: asyncio.Queue[str], message: str) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from locker.clock import SimClockError, sim_clock_from_env
 from locker.config import ConfigError, Settings, config_path, load_settings
 
 HARDWARE = ("gpio", "kerong")
@@ -32,10 +34,13 @@ def _doors_override(hardware: str | None) -> dict[str, Any]:
 def serve(args: argparse.Namespace) -> int:
     try:
         settings = _load(args.config, args.simulate, args.hardware)
-        if not args.simulate:
-            problems = settings.hardware_problems()
-            if problems:
-                raise ConfigError(problems)
+        problems = [] if args.simulate else settings.hardware_problems()
+        try:  # said with the others: a real cabinet never starts on a made-up time
+            sim_clock_from_env(os.environ, args.simulate)
+        except SimClockError as exc:
+            problems.append(str(exc))
+        if problems:
+            raise ConfigError(problems)
     except ConfigError as exc:
         print("locker: refusing to start:", file=sys.stderr)
         for line in exc.problems:
@@ -57,7 +62,7 @@ def serve(args: argparse.Namespace) -> int:
     watchdog = Watchdog.from_env(notifier)
     try:
         runtime = build(settings, simulate=args.simulate, watchdog=watchdog)
-    except (SecretKeyError, RuntimeError, OSError) as exc:
+    except (SecretKeyError, SimClockError, RuntimeError, OSError) as exc:
         print(f"locker: refusing to start: {exc}", file=sys.stderr)
         notifier.send(f"STATUS=refusing to start: {exc}")
         return 1

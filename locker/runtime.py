@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
-from locker.clock import SystemClock
+from locker.clock import SIM_CLOCK_ENV, SimulatedClock, SystemClock, sim_clock_from_env
 from locker.config import Settings
 from locker.domain.model import CompartmentSpec
 from locker.domain.ports import Changes, Clock
@@ -240,10 +241,18 @@ def build(
     simulate: bool,
     clock: Clock | None = None,
     watchdog: Watchdog | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Runtime:
     """Build every part from ``settings``. ``simulate`` puts the doors on simulated
     hardware (gpiozero's MockFactory, or Kerong boards on a pseudo-terminal);
-    ``watchdog`` is systemd's, pinged from the ticker."""
+    ``watchdog`` is systemd's, pinged from the ticker. Without ``clock``, the system's,
+    or in simulation the one ``LOCKER_SIM_CLOCK`` in ``environ`` (the process's
+    environment) asks for; that variable outside simulation is refused
+    (:class:`~locker.clock.SimClockError`)."""
+    simulated = None
+    if clock is None:  # before anything is opened: a refusal leaves nothing behind
+        simulated = sim_clock_from_env(os.environ if environ is None else environ, simulate)
+        clock = simulated or SystemClock("always" if simulate else settings.clock.trust)
     # The doors first: a cabinet without usable pins is refused before any file is made.
     doors, sim = build_doors(settings, simulate)
     try:
@@ -256,7 +265,6 @@ def build(
         doors.close()
         raise
     store = SqliteStore(engine, sealer)
-    clock = clock or SystemClock("always" if simulate else settings.clock.trust)
     from locker.sync.messages import check_event
 
     locker_id = settings.locker_id
@@ -270,6 +278,8 @@ def build(
         check_event=lambda event: check_event(event.to_contract(locker_id, reveal=True)),
     )
     mqtt = None
+    if simulated is not None:
+        _say_simulated(simulated, service)
     if settings.mqtt.enabled:
         from locker.sync.mqtt import MqttSync
 
@@ -300,6 +310,19 @@ def build(
 
     runtime.ticker.chores.append(Chore(COMPACT_EVERY_S, thin_readings))
     return runtime
+
+
+def _say_simulated(clock: SimulatedClock, service: LockerService) -> None:
+    log.warning(
+        "simulated clock (%s): starts at %s and runs at the real rate, trusted",
+        SIM_CLOCK_ENV,
+        clock.start.isoformat(),
+    )
+    if not service.clock_trusted():  # behind the high-water mark of this database
+        log.warning(
+            "the simulated clock is behind a time this database has already seen: it counts "
+            "as untrusted (no expiry, the site open); start it later or on a fresh database"
+        )
 
 
 def build_sampler(

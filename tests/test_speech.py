@@ -7,15 +7,25 @@ import itertools
 import re
 import subprocess
 import wave
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
 
 from locker.domain.model import CompartmentSpec, Size
 from locker.runtime import Runtime
-from locker.speech.phrases import CATALOGUE, LANGS, NotSpeakable, Request, compose, spoken_phone
+from locker.speech.phrases import (
+    CATALOGUE,
+    LANGS,
+    NotSpeakable,
+    Request,
+    compose,
+    reopens,
+    spoken_phone,
+)
 from locker.speech.voice import RATE_WPM, Voice
 from tests.conftest import COURIER, KIOSK
 from tests.helpers import wait_for
@@ -64,11 +74,38 @@ def test_the_door_is_placed_from_the_layout() -> None:
 def test_no_phrase_holds_a_run_of_digits_and_every_one_is_in_both_languages() -> None:
     assert set(CATALOGUE["fr"]) == set(CATALOGUE["en"])
     for phrase, lang, phone in itertools.product(CATALOGUE["fr"], LANGS, ["0555123456", ""]):
-        text = compose(Request(phrase, lang, ("B3", "A1"), 3, 4000), LAYOUT, phone)
+        later = reopens(datetime(2027, 3, 15, 9, 30), date(2027, 3, 13), lang)
+        text = compose(Request(phrase, lang, ("B3", "A1"), 3, 4000), LAYOUT, phone, later)
         assert not re.search(r"[0-9]{4}", text), (phrase, text)
         assert "{" not in text and text.strip() == text
     assert spoken_phone("+33 5 55 12 34 56") == "05 55 12 34 56"
     assert spoken_phone("0555123456") == "05 55 12 34 56"
+
+
+def test_the_reopening_of_a_closed_site_as_it_is_said() -> None:
+    saturday = date(2027, 3, 13)
+    monday_9 = datetime(2027, 3, 15, 9, 0, tzinfo=ZoneInfo("Europe/Paris"))
+    assert reopens(monday_9, saturday, "fr") == "Réouverture lundi à 9 heures."
+    assert reopens(monday_9, saturday, "en") == "It reopens Monday at 9 AM."
+    sunday = date(2027, 3, 14)
+    assert reopens(monday_9.replace(hour=14, minute=30), sunday, "fr") == (
+        "Réouverture demain à 14 heures 30."
+    )
+    assert reopens(monday_9.replace(hour=14, minute=30), sunday, "en") == (
+        "It reopens tomorrow at 2:30 PM."
+    )
+    assert reopens(monday_9.replace(hour=12), monday_9.date(), "fr") == (
+        "Réouverture aujourd'hui à midi."
+    )
+    assert reopens(monday_9.replace(hour=1), monday_9.date(), "fr") == (
+        "Réouverture aujourd'hui à 1 heure."
+    )
+    far = datetime(2027, 4, 1, 9, 0, tzinfo=ZoneInfo("Europe/Paris"))
+    assert reopens(far, saturday, "fr") == "Réouverture le jeudi 1er avril à 9 heures."
+    assert reopens(far, saturday, "en") == "It reopens on Thursday 1 April at 9 AM."
+    assert reopens(None, saturday, "fr") == "La date de réouverture n'est pas connue."
+    with pytest.raises(NotSpeakable, match="reopening"):
+        compose(Request("closed"), LAYOUT, "")
 
 
 def test_nothing_outside_the_catalogue_and_the_layout_is_spoken() -> None:

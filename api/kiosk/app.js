@@ -6,6 +6,7 @@
 import { Sounds } from "/kiosk/audio.js";
 import { drawCabinet } from "/kiosk/cabinet.js";
 import { call, classify, isBusy, listen, send } from "/kiosk/net.js";
+import { reopening } from "/kiosk/site.js";
 import { TEXT } from "/kiosk/text.js";
 
 const CONFIG = JSON.parse(document.getElementById("kiosk-config").textContent);
@@ -43,13 +44,15 @@ const state = {
   burstAt: 0,
   burstTimer: null,
   levels: {}, // door open or shut, from the live stream
+  site: CONFIG.site || { open: true, closed_until: null, today: null }, // the host site, live
+  siteShown: null, // what the site's live region says now
 };
 const sounds = new Sounds(CONFIG.token, () => noSpeech());
 
 const $ = (id) => document.getElementById(id);
 
-function t(key, vars = {}) {
-  const template = TEXT[state.lang][key] ?? TEXT.fr[key] ?? key;
+function t(key, vars = {}, lang = state.lang) {
+  const template = TEXT[lang][key] ?? TEXT.fr[key] ?? key;
   return template.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
 }
 
@@ -112,6 +115,7 @@ function goHome() {
 }
 
 function render() {
+  renderSite();
   if (state.screen === "code") renderCode();
   if (state.screen === "door") renderDoor();
   if (state.screen === "thanks") renderThanks();
@@ -119,6 +123,58 @@ function render() {
   if (state.screen === "problem") renderProblem();
   if (state.screen === "reported") renderReported();
   renderAids();
+}
+
+/* ---------- the host site closed ---------- */
+
+function siteClosed() {
+  return !state.site.open;
+}
+
+function blocked() {
+  // residents' codes wait for the opening (decision 36): couriers (and staff) still work
+  return siteClosed() && Boolean(CONFIG.closed_blocks_pickups);
+}
+
+function closedLine(lang, until = state.site.closed_until) {
+  const when = reopening(until, state.site.today, lang);
+  return when ? t("closed_until", when, lang) : t("closed_forever", {}, lang);
+}
+
+function noticeLine(lang) {
+  const when = reopening(state.site.closed_until, state.site.today, lang);
+  return when ? t("closed_notice_until", when, lang) : t("closed_notice_forever", {}, lang);
+}
+
+function renderSite() {
+  // the live region is rewritten only when what it says changes: each change is read out once
+  const other = state.lang === "fr" ? "en" : "fr";
+  let lines = [];
+  if (blocked()) lines = [["closed-main", closedLine(state.lang), state.lang], ["closed-other", closedLine(other), other], ["closed-help", t("closed_help"), state.lang]];
+  else if (siteClosed()) lines = [["site-note", noticeLine(state.lang), state.lang]]; // the choices need the room
+  const key = JSON.stringify(lines);
+  document.body.classList.toggle("site-closed", siteClosed());
+  document.body.classList.toggle("site-blocked", blocked());
+  if (key === state.siteShown) return;
+  state.siteShown = key;
+  const region = $("site");
+  region.replaceChildren();
+  for (const [cls, text, lang] of lines) {
+    const p = document.createElement("p");
+    p.className = cls;
+    p.lang = lang;
+    p.textContent = text;
+    region.append(p);
+  }
+}
+
+function siteChanged(site) {
+  const before = JSON.stringify([state.site.open, state.site.closed_until]);
+  state.site = site;
+  if (before === JSON.stringify([site.open, site.closed_until])) return render(); // the day turned
+  if (blocked() && state.screen === "code" && state.mode !== "pin") return show("start");
+  render();
+  if (state.screen === "start") speak(); // what the start screen says has changed
 }
 
 function renderCode() {
@@ -232,6 +288,7 @@ function renderError() {
     else if (left >= 60) all.wait = t("minutes", { m: Math.floor(left / 60), s: left % 60 });
     else all.wait = t("seconds", { s: left });
   }
+  if (key === "closed") all.closed = closedLine(state.lang, vars.closed_until ?? state.site.closed_until);
   $("error-heading").textContent = t(`err_${key}`);
   $("error-text").textContent = t(`err_${key}_text`, all);
 }
@@ -251,6 +308,7 @@ function showError(key, vars = {}, retryAfter = 0) {
 function explain(result) {
   const [key, retry] = classify(result, Boolean(state.courierToken));
   if (key === "session") return courierExpired();
+  if (key === "closed") return showError(key, { closed_until: result.body.closed_until ?? null });
   return showError(key, {}, retry);
 }
 
@@ -286,6 +344,8 @@ function toggleSpeech() {
 function phrases() {
   const s = state.screen;
   const visit = state.visit;
+  if (s === "start" && blocked()) return [{ phrase: "closed" }];
+  if (s === "start" && siteClosed()) return [{ phrase: "start" }, { phrase: "closed_notice" }];
   if (s === "start") return [{ phrase: "start" }];
   if (s === "code") return [{ phrase: state.mode === "pin" ? "pin" : `code_${state.mode}` }];
   if (s === "courier") return [{ phrase: "courier_list" }];
@@ -438,7 +498,7 @@ async function recheckDoors() {
   else render();
 }
 
-const SCAN_REFUSALS = { unknown: "unknown", used: "used", expired: "expired", cancelled: "expired", invalid: "not_qr", unavailable: "unavailable", held: "held_cold", cold_pending: "cold_pending" };
+const SCAN_REFUSALS = { unknown: "unknown", used: "used", expired: "expired", cancelled: "expired", invalid: "not_qr", unavailable: "unavailable", held: "held_cold", cold_pending: "cold_pending", closed: "closed" };
 
 function serialScan(outcome) {
   // a scan from a serial scanner: the service has already acted on it; show the outcome
@@ -531,8 +591,10 @@ function problemBack() {
 function handleEvent(name, payload) {
   if (name === "hello") {
     state.levels = payload.doors;
+    if (payload.site) siteChanged(payload.site); // it may have opened or closed meanwhile
     recheckDoors(); // the stream was down: the doors may have moved meanwhile
-  } else if (name === "door") doorChanged(payload.compartment, payload.open);
+  } else if (name === "site") siteChanged(payload);
+  else if (name === "door") doorChanged(payload.compartment, payload.open);
   else if (name === "alarm") alarm(payload.type, payload.compartment);
   else if (name === "scan") serialScan(payload);
   document.body.dataset.live = "1";
@@ -654,6 +716,7 @@ function validate() {
 }
 
 function startCode(mode) {
+  if (mode !== "pin" && blocked()) return; // the closed screen: no code entry for residents
   state.mode = mode;
   state.digits = "";
   show("code", { timeout: CODE_IDLE_S });
@@ -747,7 +810,7 @@ function flushBurst() {
   state.burst = [];
   for (const key of keys) {
     if (!/^[0-9]$/.test(key)) continue;
-    if (state.screen === "start") startCode("collect");
+    if (state.screen === "start" && !blocked()) startCode("collect");
     if (state.screen === "code") pressKey(key);
     else if (state.screen === "door") doorKey(key);
   }

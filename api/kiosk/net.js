@@ -45,6 +45,7 @@ export function classify(result, courier) {
   const { status, body } = result;
   if (status === 503 && body.error === "cold_pending") return ["cold_pending", 0];
   if (status === 0 || status >= 500) return ["offline", 0];
+  if (status === 423) return ["closed", 0]; // the site is closed: body.closed_until
   if (status === 429) return ["locked", Number(body.retry_after_s || result.headers.get("Retry-After") || 60)];
   if (status === 404 && body.error === "wrong_code") return ["unknown", 0];
   if (status === 404 && courier) return ["parcel", 0];

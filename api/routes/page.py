@@ -14,6 +14,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from api.live import site_state
 from locker.runtime import Runtime
 
 ASSETS = Path(__file__).resolve().parent.parent / "kiosk"
@@ -38,6 +39,9 @@ def page_config(runtime: Runtime, with_token: bool, voice_ok: bool) -> dict[str,
         "speech": settings.kiosk.speech and voice_ok,
         "speech_key": settings.kiosk.speech_key,
         "group_pickup": settings.kiosk.group_pickup,
+        # residents' codes wait for the opening (decision 36): the closed screen replaces them
+        "closed_blocks_pickups": settings.hours.closed_blocks_pickups,
+        "site": site_state(runtime.service),  # then followed on the live stream
         "layout": [
             {
                 "id": c.id,

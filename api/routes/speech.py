@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from api.auth import Kiosk
 from locker.domain.errors import Invalid, NotFound
 from locker.runtime import Runtime
-from locker.speech.phrases import LANGS, NotSpeakable, compose
+from locker.speech.phrases import CLOSED_PHRASES, LANGS, NotSpeakable, compose, reopens
 from locker.speech.phrases import Request as Phrase
 from locker.speech.tones import TONES
 from locker.speech.voice import NoVoice, Voice
@@ -50,8 +50,14 @@ def speech(
         return JSONResponse({"detail": "no speech on this box", "error": "no_speech"}, 503)
     layout = {cid: c.spec for cid, c in runtime.service.compartments_by_id().items()}
     want = Phrase(phrase, lang, tuple(door or ()), count, wait_s, warning)
+    reopening = ""
+    if phrase in CLOSED_PHRASES:  # the service's own clock and hours, as the screen shows
+        service = runtime.service
+        until = service.site()[1]
+        today = service.clock_now().astimezone(service.rules.hours.tz).date()
+        reopening = reopens(until, today, lang)
     try:
-        text = compose(want, layout, runtime.settings.phone)
+        text = compose(want, layout, runtime.settings.phone, reopening)
     except NotSpeakable as err:
         raise Invalid(str(err)) from err
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from locker.domain.model import CompartmentSpec
 
@@ -79,6 +80,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "err_parcel": "Cette référence ne correspond à aucun colis attendu ici.",
         "err_generic": "Cela n'a pas fonctionné. Appelez la conciergerie au {phone}.",
         "err_no_token": "Cette page ne fonctionne que sur l'écran de la consigne.",
+        "closed": "Consigne fermée : le site est fermé. {reopens} Les retraits et les dépôts "
+        "reprendront à l'ouverture. Livreurs : touchez le bouton Livreur, en bas à droite.",
+        "closed_notice": "Le site est fermé, mais la consigne reste accessible. {reopens}",
+        "err_closed": "Le site est fermé. {reopens} Votre code n'a pas servi : réessayez à "
+        "l'ouverture du site.",
     },
     "en": {
         "start": "Conciergerie parcel locker. To collect a parcel, touch the large button on "
@@ -130,6 +136,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "err_parcel": "This reference matches no parcel expected here.",
         "err_generic": "That did not work. Call the conciergerie on {phone}.",
         "err_no_token": "This page only works on the locker's own screen.",
+        "closed": "The locker is closed: the site is closed. {reopens} Pickups and drop-offs "
+        "resume when it opens. Couriers: touch the Courier button, at the bottom right.",
+        "closed_notice": "The site is closed, but the locker is still open to you. {reopens}",
+        "err_closed": "The site is closed. {reopens} Your code has not been used: try again "
+        "once the site is open.",
     },
 }
 
@@ -154,6 +165,18 @@ ONE: dict[str, dict[str, str]] = {
     "en": {"others": "{count} To open it, touch the button Open the others."},
 }
 PHRASES = frozenset(CATALOGUE["fr"])
+CLOSED_PHRASES = frozenset({"closed", "closed_notice", "err_closed"})  # say the reopening
+
+_DAYS = {
+    "fr": ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"],
+    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+}
+_MONTHS = {
+    "fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+           "septembre", "octobre", "novembre", "décembre"],
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"],
+}  # fmt: skip
 
 
 class NotSpeakable(ValueError):
@@ -226,6 +249,38 @@ def _count(n: int, lang: str) -> str:
     return "One other item is waiting for you." if n == 1 else f"{n} other items are waiting."
 
 
+def reopens(until: datetime | None, today: date, lang: str) -> str:
+    """When the host site reopens, as it is said ("Réouverture lundi à 9 heures."), from
+    ``until`` in the site's time and the site's date ``today`` (the screen's words)."""
+    fr = lang == "fr"
+    if until is None:
+        return "La date de réouverture n'est pas connue." if fr else "No reopening is known."
+    words = "fr" if fr else "en"
+    ahead = (until.date() - today).days
+    weekday = _DAYS[words][until.weekday()]
+    if ahead == 0:
+        when = "aujourd'hui" if fr else "today"
+    elif ahead == 1:
+        when = "demain" if fr else "tomorrow"
+    elif 1 < ahead < 7:
+        when = weekday
+    elif fr:
+        first = "er" if until.day == 1 else ""
+        when = f"le {weekday} {until.day}{first} {_MONTHS['fr'][until.month - 1]}"
+    else:
+        when = f"on {weekday} {until.day} {_MONTHS['en'][until.month - 1]}"
+    h, m = until.hour, until.minute
+    if fr:
+        at = {(0, 0): "minuit", (12, 0): "midi"}.get((h, m))
+        at = at or f"{h} heure{'s' if h > 1 else ''}" + (f" {m}" if m else "")
+        return f"Réouverture {when} à {at}."
+    # NOTE: espeak-ng reads "9:00" as "nine zero zero": a.m. and p.m., as they are said
+    at = {(0, 0): "midnight", (12, 0): "noon"}.get((h, m))
+    half = "AM" if h < 12 else "PM"
+    at = at or (f"{h % 12 or 12}" + (f":{m:02d}" if m else "") + f" {half}")
+    return f"It reopens {when} at {at}."
+
+
 def spoken_phone(phone: str) -> str:
     """A phone number as it is said: its own groups when none is longer than three
     digits, else pairs (05 55 12 34 56); +33 numbers in their national form."""
@@ -246,9 +301,12 @@ def _without_phone(template: str) -> str:
     return " ".join(s for s in sentences if "{phone}" not in s) or template
 
 
-def compose(req: Request, layout: Mapping[str, CompartmentSpec], phone: str) -> str:
+def compose(
+    req: Request, layout: Mapping[str, CompartmentSpec], phone: str, reopening: str = ""
+) -> str:
     """The text of one phrase; raises :class:`NotSpeakable` for anything not in the
-    catalogue or a door not in the layout."""
+    catalogue or a door not in the layout. ``reopening`` is :func:`reopens` by the
+    service's own clock and hours, for the closed site's phrases."""
     if req.lang not in LANGS:
         raise NotSpeakable(f"lang: one of {', '.join(LANGS)}")
     if req.phrase not in PHRASES:
@@ -270,6 +328,8 @@ def compose(req: Request, layout: Mapping[str, CompartmentSpec], phone: str) -> 
         raise NotSpeakable(f"phrase {req.phrase!r} needs a door")
     if "count" in needs and not req.count:
         raise NotSpeakable(f"phrase {req.phrase!r} needs a count")
+    if "reopens" in needs and not reopening:
+        raise NotSpeakable(f"phrase {req.phrase!r} needs the reopening")
     wait_s = min(max(req.wait_s or 0, 0), MAX_WAIT_S)
     text = template.format(
         doors=_door_list(req.doors, layout, req.lang) if req.doors else "",
@@ -277,6 +337,7 @@ def compose(req: Request, layout: Mapping[str, CompartmentSpec], phone: str) -> 
         count=_count(req.count or 0, req.lang),
         wait=_wait(wait_s, req.lang),
         phone=spoken_phone(phone),
+        reopens=reopening,
     )
     if req.warning and req.phrase.startswith("door_"):
         text = f"{CATALOGUE[req.lang]['cold_warning']} {text}"
