@@ -99,3 +99,15 @@ def test_a_restart_ends_the_window(harness: Harness) -> None:
     with pytest.raises(WrongCode) as refused:
         harness.service.use_code(KIOSK, code)
     assert refused.value.reason == "used"
+
+
+def test_a_carers_code_has_its_window_too(harness: Harness) -> None:
+    book(harness.service, harness.clock.now(), delegate=True)
+    deposit_and_close(harness)
+    res = harness.service.reservation("R-1")
+    assert res is not None
+    carer = harness.service.codes_of(res)["delegate_code"]
+    cid = harness.service.use_code(KIOSK, carer)[1]
+    harness.cycle_door(cid)
+    assert harness.service.use_code(KIOSK, carer) == (Purpose.REOPEN, cid)
+    assert reasons(harness)[-2:] == ["pickup", "reopen"]
