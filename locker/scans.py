@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from locker.domain.codes import QR_PREFIX
 from locker.domain.errors import DomainError, LockedOut, WrongCode
+from locker.domain.model import Purpose
 from locker.domain.service import LockerService
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ class ScanDesk:
             outcome = {"ok": False, "reason": exc.code}
         else:
             outcome = {"ok": True, "compartment": cid, "purpose": purpose.value}
+            if purpose is Purpose.REOPEN:  # the same door again: shown as for the pickup
+                outcome |= {"purpose": Purpose.PICKUP.value, "reopen": True}
             others = self._service.others_waiting(self.terminal) if self.group else 0
             if others:  # the screen offers them (POST /pickups/others with "scanner")
                 outcome["others"] = others

@@ -46,6 +46,17 @@ def site(tmp_path: Path) -> Iterator[Harness]:
     h.engine.dispose()
 
 
+def parcel(tmp: Path) -> tuple[Harness, str]:
+    """A site open at all times; on Friday at 10:00 a parcel deposited until Sunday 10:00."""
+    h = Harness(tmp, rules_for(reminder_h=0))
+    h.clock.current = paris(4, 10)
+    book(h.service, h.clock.now(), expires_at=paris(6, 10))
+    deposit_and_close(h)
+    cid = h.service.reservation("R-1").compartment  # type: ignore[union-attr]
+    assert cid is not None
+    return h, cid
+
+
 def deadline_events(h: Harness) -> list[tuple[str, datetime, datetime]]:
     for event in events(h):
         check_event(event)  # each as the contract has it
@@ -130,10 +141,7 @@ def test_an_item_due_in_hours_closed_since_it_was_set_moves_instead_of_expiring(
 
 
 def test_downtime_is_given_back_after_a_restart(tmp_path: Path) -> None:
-    h = Harness(tmp_path, rules_for(reminder_h=0))
-    h.clock.current = paris(4, 10)
-    book(h.service, h.clock.now(), expires_at=paris(6, 10))
-    deposit_and_close(h)
+    h, _ = parcel(tmp_path)
     h.service.tick()
     h.clock.advance(3 * 3600)  # down for three hours
     h.reopen()
@@ -153,10 +161,7 @@ def test_downtime_is_given_back_after_a_restart(tmp_path: Path) -> None:
 
 
 def test_downtime_waits_for_a_trusted_clock_even_across_another_restart(tmp_path: Path) -> None:
-    h = Harness(tmp_path, rules_for(reminder_h=0))
-    h.clock.current = paris(4, 10)
-    book(h.service, h.clock.now(), expires_at=paris(6, 10))
-    deposit_and_close(h)
+    h, _ = parcel(tmp_path)
     h.clock.current, h.clock.is_trusted = paris(4, 10, 1), False  # booted on a stale clock
     h.reopen()
     h.service.tick()
@@ -276,3 +281,67 @@ def test_downtime_moves_a_deadline_and_the_reminder_follows(reminding: Harness) 
     assert reminders(reminding) == []
     tick_at(reminding, paris(8, 11, 0))
     assert len(reminders(reminding)) == 1
+
+
+def test_the_servers_update_never_undoes_what_the_locker_announced(site: Harness) -> None:
+    book(site.service, site.clock.now(), expires_at=paris(7, 10))
+    deposit_and_close(site)
+    site.service.server_command("q-1", SetClosure(paris(7, 0), paris(8, 0), "inventaire"))
+    site.service.server_command("q-2", ClearClosure(paris(7, 0)))
+    assert expires(site) == paris(8, 11)
+    book(site.service, site.clock.now(), version=2, expires_at=paris(7, 10), recipient="x")
+    assert expires(site) == paris(8, 11)  # the same deadline asked: nothing moves
+    assert len(deadline_events(site)) == 1
+
+
+def test_time_given_back_counts_from_the_servers_deadline(site: Harness) -> None:
+    book(site.service, site.clock.now(), expires_at=paris(5, 3))  # Saturday 3:00
+    deposit_and_close(site)
+    assert expires(site) == paris(7, 11)
+    cid = site.service.reservation("R-1").compartment  # type: ignore[union-attr]
+    assert cid is not None
+    site.service.set_service(cid, False, "door stuck")
+    site.clock.advance(3600)
+    site.service.set_service(cid, True)  # an hour given back: Saturday 4:00, still Monday
+    assert expires(site) == paris(7, 11)
+    book(site.service, site.clock.now(), version=2, expires_at=paris(5, 3, 30))
+    assert expires(site) == paris(7, 11)  # the server's extension keeps the hour too
+
+
+def test_an_outage_while_out_of_service_is_given_back_once(tmp_path: Path) -> None:
+    h, cid = parcel(tmp_path)
+    h.service.set_service(cid, False, "door stuck")  # out of service from 10:00
+    h.clock.current = paris(4, 11)
+    h.service.tick()
+    h.clock.current = paris(4, 14)  # down from 11:00 to 14:00
+    h.reopen()
+    h.service.tick()
+    assert expires(h) == paris(6, 13)
+    h.clock.current = paris(4, 15)
+    h.service.set_service(cid, True)  # out of service 10-11 and 14-15: two hours more
+    assert expires(h) == paris(6, 15)
+    h.engine.dispose()
+
+
+def test_no_time_out_of_service_is_measured_on_an_untrusted_clock(tmp_path: Path) -> None:
+    h, cid = parcel(tmp_path)
+    h.clock.current, h.clock.is_trusted = paris(1, 10), False  # three days behind
+    h.service.set_service(cid, False, "door stuck")
+    h.clock.current, h.clock.is_trusted = paris(4, 10, 5), True  # NTP answered
+    h.service.tick()
+    h.clock.current = paris(4, 10, 20)
+    h.service.set_service(cid, True)  # timed from the first trusted tick only
+    assert expires(h) == paris(6, 10, 15)
+    h.engine.dispose()
+
+
+def test_an_item_deposited_at_night_is_reminded_in_the_morning(tmp_path: Path) -> None:
+    h = Harness(tmp_path, rules_for(reminder_h=12, quiet_hours="21:00-08:00"))
+    h.clock.current = paris(7, 21, 10)
+    book(h.service, h.clock.now(), expires_at=paris(8, 9, 30))  # 12 h 20 min ahead
+    deposit_and_close(h)
+    tick_at(h, paris(7, 23))
+    assert reminders(h) == []
+    tick_at(h, paris(8, 8))
+    assert len(reminders(h)) == 1
+    h.engine.dispose()

@@ -95,6 +95,22 @@ def test_a_scanned_qr_code_opens_its_compartment(box: Box) -> None:
     wait_for(lambda: sim.relay_pulses(cid) == 2, what="the pickup's relay pulse")
 
 
+def test_scanned_again_for_the_bag_left_behind(box: Box) -> None:
+    cid, code = box.deposited()
+    sim = box.runtime.sim
+    assert sim is not None
+    box.scanner.send(f"LKR1:demo:{code}\r\n".encode())
+    wait_for(lambda: sim.relay_pulses(cid) == 2, what="the pickup's relay pulse")
+    sim.set_door(cid, is_open=True)
+    wait_for(lambda: box.runtime.service.compartments_by_id()[cid].door_open, what="open")
+    sim.set_door(cid, is_open=False)
+    wait_for(lambda: box.runtime.service.reservation("R-1").state.value == "collected")  # type: ignore[union-attr]
+    box.scanner.send(f"LKR1:demo:{code}\r\n".encode())  # the same scanner, within 60 s
+    again = {"ok": True, "compartment": cid, "purpose": "pickup", "reopen": True}
+    assert box.wait_outcomes(2)[1] == again  # the screen shows the pickup's open door
+    wait_for(lambda: sim.relay_pulses(cid) == 3, what="the door opened again")
+
+
 def test_wrong_scans_are_refused_counted_and_never_logged(
     box: Box, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -61,32 +61,42 @@ def settle(
     txn: Txn,
     rules: Rules,
     res: Reservation,
-    asked: datetime,
     *,
-    given: timedelta = timedelta(0),
-    keep: bool = False,
+    keep: bool = True,
+    cause: str | None = None,
+    after: datetime | None = None,
 ) -> Reservation:
-    """``res`` with the deadline the locker keeps for ``asked`` (the server's deadline,
-    or the one it had) with ``given`` added: out of closed hours, capped by the dwell
-    limit; ``keep``: never earlier than the deadline it has (dwell aside). A deadline
-    other than ``asked`` is a ``reservation.deadline`` event."""
-    target, reason = asked + given, "downtime" if given > timedelta(0) else None
+    """``res`` with the deadline the locker keeps: the server's (``due_at``) plus the time
+    given back (``credit_s``), out of closed hours, capped by the dwell limit.
+
+    ``keep``: a move by the locker, never earlier than the deadline it has (dwell
+    aside); else the server asked for ``due_at`` anew, and it is taken as it is or
+    adjusted. ``cause``: the reason of a later deadline (default: ``hours`` if closed
+    hours moved it, else ``downtime`` if time was given back). ``after``: leave ``res``
+    as it is unless the new deadline is later than this. A change is a
+    ``reservation.deadline`` event (decision 35)."""
+    asked = res.due_at or res.expires_at
+    target = asked + timedelta(seconds=res.credit_s)
+    reason = "downtime" if res.credit_s > 0 else None
+    hours = schedule(rules, txn.meta(CLOSURES))
     if waits_for_resident(res):
-        fair = schedule(rules, txn.meta(CLOSURES)).fair_deadline(target)
+        fair = hours.fair_deadline(target)
         if fair > target:
             target, reason = fair, "hours"
     if keep and target < res.expires_at:
         target = res.expires_at
     deadline, limit = coldchain.dwell_deadline(rules, res, target)
-    if deadline < asked:
-        reason = "dwell"
-    if deadline != asked and reason is not None:
+    previous = res.expires_at if keep else asked
+    if after is not None and deadline <= after:
+        return res
+    if deadline != previous:
+        deadline = deadline.astimezone(hours.tz)  # told in the site's time
         txn.emit(
             "reservation.deadline",
             reservation_id=res.id,
             expires_at=deadline.isoformat(),
-            previous=asked.isoformat(),
-            reason=reason,
+            previous=previous.isoformat(),
+            reason="dwell" if deadline < previous else cause or reason or "hours",
         )
     return res.with_(expires_at=deadline, dwell_until=limit)
 
@@ -94,7 +104,7 @@ def settle(
 def give_back(txn: Txn, rules: Rules, res: Reservation, lost: timedelta) -> Reservation:
     """``lost`` (downtime, out of service) given back to the item inside."""
     credited = res.with_(credit_s=res.credit_s + lost.total_seconds(), updated_at=txn.now)
-    return settle(txn, rules, credited, res.expires_at, given=lost, keep=True)
+    return settle(txn, rules, credited, cause="downtime")
 
 
 def resettle_all(txn: Txn, rules: Rules) -> None:
@@ -102,19 +112,28 @@ def resettle_all(txn: Txn, rules: Rules) -> None:
     hours; nothing moves earlier."""
     for res in txn.live_reservations():
         if waits_for_resident(res):
-            moved = settle(txn, rules, res, res.expires_at, keep=True)
+            moved = settle(txn, rules, res)
             if moved.expires_at != res.expires_at:
                 txn.put(moved.with_(updated_at=txn.now))
 
 
 def give_back_downtime(txn: Txn, rules: Rules, mark: str | None) -> None:
     """On the first trusted clock after a start: the time the locker was down, from the
-    clock's last ``mark`` before the start, given back to the items deposited before it."""
+    clock's last ``mark`` before the start, given back to the items deposited before it.
+    A compartment out of service across the outage counts its time out of service
+    from the start on, so the outage is not given back twice."""
     if not mark:
         return
     txn.changes.meta[DOWN_SINCE] = ""
     since = datetime.fromisoformat(mark)
     lost = txn.now - since
+    for comp in txn.compartments():
+        if not comp.in_service:
+            if comp.out_since is None or comp.out_since > txn.now:  # set on a wrong clock
+                comp = comp.with_(out_since=txn.now)
+            elif lost >= DOWNTIME_MIN and comp.out_since <= since:
+                comp = comp.with_(out_since=comp.out_since + lost)
+            txn.put_compartment(comp)
     if lost < DOWNTIME_MIN:
         return
     for res in txn.live_reservations():
@@ -124,7 +143,12 @@ def give_back_downtime(txn: Txn, rules: Rules, mark: str | None) -> None:
 
 def give_back_service(txn: Txn, rules: Rules, trusted: bool) -> None:
     """Compartments back in service in this operation: the time they were out of it,
-    given back to the item inside (on a trusted clock only)."""
+    given back to the item inside (on a trusted clock only). On an untrusted clock a
+    compartment taken out of service is not timed (its time would be wrong)."""
+    if not trusted:
+        for cid, comp in list(txn.changes.compartments.items()):
+            if not comp.in_service and comp.out_since == txn.now:
+                txn.changes.compartments[cid] = comp.with_(out_since=None)
     for cid, since in txn.back_in_service.items():
         lost = txn.now - since
         res = txn.holder(cid)
@@ -158,9 +182,10 @@ def quiet_period(
 
 def reminder_at(res: Reservation, time_rules: TimeRules, tz: tzinfo) -> datetime | None:
     """When ``res``'s reminder is due: ``reminder_h`` before its deadline, moved to the
-    minute before the quiet hours if it falls in them. None: no reminder (sent
-    already, reminders off, or due before the item was deposited: the deposit's own
-    notice was sent less than ``reminder_h`` before the deadline)."""
+    minute before the quiet hours if it falls in them (to the end of those hours for an
+    item deposited during them). None: no reminder (sent already, reminders off, or due
+    before the item was deposited: the deposit's own notice was sent less than
+    ``reminder_h`` before the deadline)."""
     if (
         time_rules.reminder_h <= 0
         or res.state is not State.DEPOSITED
@@ -173,6 +198,8 @@ def reminder_at(res: Reservation, time_rules: TimeRules, tz: tzinfo) -> datetime
         night = quiet_period(at, time_rules.quiet, tz)
         if night is not None:
             at = night[0] - timedelta(minutes=1)
+            if at < res.deposited_at <= night[1] < res.expires_at:
+                at = night[1]  # deposited that night: in the morning
     return None if at < res.deposited_at else at
 
 

@@ -126,7 +126,7 @@ def _complete(txn: Txn, rules: Rules, sealer: CodeSealer, opening: Opening) -> N
         )
         if res.cold is not None:  # the cold-chain record starts at the deposit
             res = res.with_(cold=res.cold.with_(until=txn.now))
-        res = deadlines.settle(txn, rules, res, res.expires_at)
+        res = deadlines.settle(txn, rules, res)
         txn.put(res)
         txn.emit(
             "parcel.deposited",
@@ -200,7 +200,7 @@ def jam(txn: Txn, opening: Opening, interrupted: bool = False) -> None:
         "door.jammed",
         reservation_id=opening.reservation_id,
         compartment=cid,
-        reason=opening.purpose.value,
+        reason=(Purpose.PICKUP if opening.purpose is Purpose.REOPEN else opening.purpose).value,
         pulses=opening.attempts,
         interrupted=interrupted or None,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from locker.domain import coldchain, deadlines
 from locker.domain.allocation import choose
@@ -131,6 +131,7 @@ def _create(txn: Txn, rules: Rules, sealer: CodeSealer, req: Upsert) -> Reservat
         recipient=req.recipient,
         reference=req.reference,
         expires_at=req.expires_at,
+        due_at=req.expires_at,
         state=State.ACCEPTED,
         compartment=comp.id,
         created_at=txn.now,
@@ -188,6 +189,7 @@ def _update_accepted(
         recipient=req.recipient,
         reference=req.reference,
         expires_at=req.expires_at,
+        due_at=req.expires_at,
         compartment=comp.id,
         deposit_code=sealed,
         updated_at=txn.now,
@@ -217,9 +219,8 @@ def _update_deposited(txn: Txn, rules: Rules, res: Reservation, req: Upsert) -> 
         reject(txn, res.id, req.version, "max_c cannot change once deposited")
         return None
     updated = res.with_(version=req.version, recipient=req.recipient, updated_at=txn.now)
-    updated = deadlines.settle(
-        txn, rules, updated, req.expires_at, given=timedelta(seconds=res.credit_s)
-    )
+    if req.expires_at != (res.due_at or res.expires_at):  # a new deadline from the server
+        updated = deadlines.settle(txn, rules, updated.with_(due_at=req.expires_at), keep=False)
     txn.put(updated)
     return updated
 
@@ -299,7 +300,7 @@ def expire_due(txn: Txn, rules: Rules, now: datetime) -> None:
     for res in txn.live_reservations():
         if res.expires_at > now or res.id in busy or res.state in (State.EXPIRED, State.HELD):
             continue  # a held item stays held whatever its deadline (decision 26)
-        moved = deadlines.settle(txn, rules, res, res.expires_at, keep=True)
+        moved = deadlines.settle(txn, rules, res, after=now)
         if moved.expires_at > now:
             txn.put(moved.with_(updated_at=txn.now))
             continue

@@ -129,6 +129,7 @@ class Reservation:
     delegate: bool = False  # a carer may collect: a second code at deposit (contract v1.1)
     delegate_code: SealedCode | None = None
     collected_by: str | None = None  # "pickup" or "delegate": the code that opened it
+    due_at: datetime | None = None  # the server's deadline (expires_at: the locker's)
     credit_s: float = 0.0  # downtime and out-of-service time given back (seconds)
     reminded_at: datetime | None = None  # its reminder was sent (once: contract v1.1)
 

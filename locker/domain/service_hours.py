@@ -24,7 +24,8 @@ class HoursService(ServiceCore):
         # NOTE: the clock's last mark before this start: the locker was down since then.
         # Kept in the meta data by the first operation, so that a start on an untrusted
         # clock (no NTP yet) still counts it once the clock is trusted.
-        self._boot_mark = self._state.meta.get(CLOCK_HIGH_WATER)
+        pending = self._state.meta.get(deadlines.DOWN_SINCE)  # an earlier start's: it stays
+        self._boot_mark = None if pending else self._state.meta.get(CLOCK_HIGH_WATER)
         # (open, closed_until, good until): a cache, computed again at each change
         self._site: tuple[bool, datetime | None, datetime | None] | None = None
 
@@ -68,21 +69,27 @@ class HoursService(ServiceCore):
             raise Closed(f"the site is closed until {when or 'further notice'}", when)
 
     def _note_clock(self, txn: Txn) -> None:
+        key = deadlines.DOWN_SINCE
         if self._boot_mark is not None:
-            key = deadlines.DOWN_SINCE
-            if key not in txn.changes.meta and not self._state.meta.get(key):
-                txn.changes.meta[key] = self._boot_mark  # an earlier one stays
-            self._boot_mark = None
+            if self._state.meta.get(key) == self._boot_mark:
+                self._boot_mark = None  # in the mirror: on disk, or read back if not
+            elif key not in txn.changes.meta:
+                txn.changes.meta[key] = self._boot_mark
         super()._note_clock(txn)
 
     def _after_work(self, txn: Txn) -> None:
-        if txn.back_in_service:  # its time out of service, given back to the item inside
+        if txn.back_in_service or txn.changes.compartments:  # time out of service
             deadlines.give_back_service(txn, self.rules, self.clock_trusted())
 
     def _fair_time(self, txn: Txn) -> None:
         """The ticker's share (trusted clock): downtime given back, reminders sent."""
         mark = self._state.meta.get(deadlines.DOWN_SINCE) or self._boot_mark
-        deadlines.give_back_downtime(txn, self.rules, mark)
+        if mark:
+            deadlines.give_back_downtime(txn, self.rules, mark)
+            self._boot_mark = None
+        for comp in self._state.compartments.values():
+            if not comp.in_service and comp.out_since is None:  # taken out on a wrong clock
+                txn.put_compartment(txn.compartment(comp.id))  # timed from now on
         if self._next_reminder is None or txn.now >= self._next_reminder:
             nxt = deadlines.send_reminders(txn, self.rules, txn.live_reservations())
             self._next_reminder = nxt or datetime.max.replace(tzinfo=UTC)

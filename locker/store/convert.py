@@ -95,6 +95,7 @@ def reservation_row(res: Reservation) -> dict[str, object]:
         "delegate_sealed": carer.sealed if carer and live else None,
         "delegate_used": bool(carer and carer.used),
         "collected_by": res.collected_by,
+        "due_at": _t(res.due_at),
         "credit_s": res.credit_s,
         "reminded_at": _t(res.reminded_at),
     }
@@ -129,6 +130,7 @@ def reservation_from(row: ReservationRow) -> Reservation:
         delegate=row.delegate,
         delegate_code=_code(row.delegate_digest, row.delegate_sealed, row.delegate_used),
         collected_by=row.collected_by,
+        due_at=_d(row.due_at),
         credit_s=row.credit_s,
         reminded_at=_d(row.reminded_at),
     )

@@ -77,9 +77,10 @@ STEPS: list[list[str]] = [
         "ALTER TABLE reservation ADD COLUMN collected_by VARCHAR",
         "CREATE INDEX ix_reservation_delegate_digest ON reservation (delegate_digest)",
     ],
-    # 6: fair time: time given back to an item, its reminder sent, since when a
-    # compartment is out of service.
+    # 6: fair time: the server's own deadline, time given back to an item, its
+    # reminder sent, since when a compartment is out of service.
     [
+        "ALTER TABLE reservation ADD COLUMN due_at VARCHAR",
         "ALTER TABLE reservation ADD COLUMN credit_s FLOAT NOT NULL DEFAULT 0",
         "ALTER TABLE reservation ADD COLUMN reminded_at VARCHAR",
         "ALTER TABLE compartment ADD COLUMN out_since VARCHAR",

@@ -52,6 +52,7 @@ class ReservationRow(SQLModel, table=True):
     delegate_sealed: str | None = None
     delegate_used: bool = False
     collected_by: str | None = None
+    due_at: str | None = None  # the server's deadline (expires_at: the locker's)
     credit_s: float = 0.0  # seconds of downtime or out of service given back
     reminded_at: str | None = None
 

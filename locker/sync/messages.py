@@ -209,7 +209,7 @@ class DoorJammed(EventBase):
     type: Literal["door.jammed"]
     compartment: Id
     reservation_id: Id | None = None
-    reason: Literal["deposit", "pickup", "return", "admin", "reopen"]
+    reason: Literal["deposit", "pickup", "return", "admin"]
     pulses: StrictInt
     interrupted: bool | None = Field(
         default=None, description="the controller restarted before the door was seen open"
