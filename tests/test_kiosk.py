@@ -139,6 +139,14 @@ def test_error_screens(box: Box, page: Page, tmp_path: Path) -> None:
     visible(page, "thanks")
     page.goto(box.url)
     page.click("[data-action=collect]")
+    type_code(page, code)  # back for the bag left behind: the same door, once more
+    visible(page, "door")
+    expect(page.locator("#door-heading")).to_have_text(f"Porte {cid} ouverte", timeout=SLOW)
+    expect(page.locator("#door-instruction")).to_contain_text("Prenez")
+    box.cycle(cid)
+    visible(page, "thanks")
+    page.goto(box.url)
+    page.click("[data-action=collect]")
     type_code(page, code)
     expect(page.locator("#error-heading")).to_have_text("Code déjà utilisé", timeout=SLOW)
 

@@ -35,7 +35,11 @@ from tests.reliability.scale import sized
 
 OPERATIONS = sized(500)
 DOORS = {"pulse_ms": 20, "debounce_ms": 10, "open_timeout_s": 30, "left_open_s": 600}
+# NOTE: hundreds of parcels through a dozen compartments in a few minutes: no re-open
+# window, which keeps each compartment a minute after its pickup (tests/test_reopen.py).
+NO_REOPEN = {"reopen_s": 0}
 SERVICE_ENV = {
+    "LOCKER_HOURS__REOPEN_S": "0",
     "LOCKER_DOORS__PULSE_MS": "20",
     "LOCKER_DOORS__DEBOUNCE_MS": "10",
     "LOCKER_DOORS__OPEN_TIMEOUT_S": "30",
@@ -47,7 +51,7 @@ EXPIRES = "2031-01-01T00:00:00+00:00"
 
 def locker(tmp: Path, port: int) -> Runtime:
     mqtt = {"port": port, "keepalive_s": 5, "reconnect_max_s": 2}
-    runtime = build(settings_for(tmp, doors=DOORS, mqtt=mqtt), simulate=True)
+    runtime = build(settings_for(tmp, doors=DOORS, mqtt=mqtt, hours=NO_REOPEN), simulate=True)
     runtime.start()
     return runtime
 
