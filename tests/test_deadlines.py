@@ -83,6 +83,8 @@ def test_a_deadline_on_the_weekend_moves_to_monday_plus_the_grace(site: Harness)
     deposit_and_close(site)
     assert expires(site) == paris(7, 11)  # Monday 9:00 + 2 h
     assert deadline_events(site) == [("hours", paris(5, 15), paris(7, 11))]
+    told = [e["type"] for e in events(site)][-2:]
+    assert told == ["parcel.deposited", "reservation.deadline"]  # the deposit, then the move
 
 
 def test_the_grace_is_opening_time(site: Harness) -> None:

@@ -126,14 +126,13 @@ def _complete(txn: Txn, rules: Rules, sealer: CodeSealer, opening: Opening) -> N
         )
         if res.cold is not None:  # the cold-chain record starts at the deposit
             res = res.with_(cold=res.cold.with_(until=txn.now))
-        res = deadlines.settle(txn, rules, res)
-        txn.put(res)
         txn.emit(
             "parcel.deposited",
             reservation_id=res.id,
             compartment=cid,
             secrets=secrets,
         )
+        txn.put(deadlines.settle(txn, rules, res))  # then its deadline, if it moves
     elif (
         opening.purpose is Purpose.PICKUP
         and res.holds_compartment
