@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import errors
-from api.auth import CourierSessions, TokenTable
+from api.auth import STAFF, Sessions, TokenTable
 from api.limits import BodyLimit
 from api.live import LiveHub
 from api.metrics import LockerMetrics, RequestTimer
@@ -56,7 +56,9 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.tokens = TokenTable(runtime.settings.api.tokens)
-    app.state.courier_sessions = CourierSessions(runtime.settings.kiosk.courier_idle_s)
+    pins = runtime.settings.kiosk
+    app.state.courier_sessions = Sessions("courier", pins.courier_idle_s)
+    app.state.staff_sessions = Sessions(STAFF, pins.staff_idle_s)
     app.state.live = hub = LiveHub(runtime.service)
     runtime.ticker.chores.append(Chore(SITE_CHECK_S, hub.check_site))  # the site opens, closes
     app.state.metrics = LockerMetrics(runtime)

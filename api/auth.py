@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 
 ROLES = ("admin", "courier", "kiosk")
+STAFF = "staff"  # given only by a staff PIN at the kiosk (decision 28)
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class Principal:
     role: str
     credential: str  # "kiosk-0": role and token index, never the token itself
     client: str
+    home: str | None = None  # staff: the kiosk terminal the session was opened at
 
     @property
     def terminal(self) -> str:
@@ -50,31 +52,31 @@ class TokenTable:
 class _Session:
     credential: str
     expires: float
+    home: str | None  # staff: the kiosk terminal it signed in at
 
 
-class CourierSessions:
-    """Short-lived courier tokens handed out at the kiosk for a PIN (decision 7).
+class Sessions:
+    """Short-lived tokens handed out at the kiosk for a PIN: couriers' (decision 7) and
+    staff's (decision 28). A session ends after ``idle_s`` without use; each use
+    extends it."""
 
-    A session ends after ``idle_s`` without use; each use extends it.
-    """
-
-    def __init__(self, idle_s: float) -> None:
+    def __init__(self, role: str, idle_s: float) -> None:
+        self.role = role
         self.idle_s = idle_s
         self._sessions: dict[bytes, _Session] = {}
         self._lock = threading.Lock()
         self._count = 0
 
-    def open(self) -> str:
+    def open(self, home: str | None = None) -> str:
         token = secrets.token_urlsafe(24)
         with self._lock:
             self._count += 1
             key = hashlib.sha256(token.encode()).digest()
-            self._sessions[key] = _Session(
-                f"courier-session-{self._count}", time.monotonic() + self.idle_s
-            )
+            credential = f"{self.role}-session-{self._count}"
+            self._sessions[key] = _Session(credential, time.monotonic() + self.idle_s, home)
         return token
 
-    def identify(self, token: str) -> str | None:
+    def identify(self, token: str) -> _Session | None:
         key = hashlib.sha256(token.encode()).digest()
         now = time.monotonic()
         with self._lock:
@@ -84,7 +86,7 @@ class CourierSessions:
             if session is None:
                 return None
             session.expires = now + self.idle_s
-            return session.credential
+            return session
 
     def close(self, token: str) -> None:
         with self._lock:
@@ -106,15 +108,17 @@ async def principal(request: Request) -> Principal:
         raise _unauthorised("missing bearer token: send 'Authorization: Bearer <token>'")
     table: TokenTable = request.app.state.tokens
     found = table.identify(token.strip())
-    if found is None:
-        sessions: CourierSessions = request.app.state.courier_sessions
-        session = sessions.identify(token.strip())
-        if session is None:
-            raise _unauthorised("unknown or expired bearer token")
-        found = ("courier_session", session)
-    role, credential = found
     client = request.client.host if request.client else "unknown"
-    return Principal(role, credential, client)
+    if found is not None:
+        return Principal(found[0], found[1], client)
+    for sessions, role in (
+        (request.app.state.courier_sessions, "courier_session"),
+        (request.app.state.staff_sessions, STAFF),
+    ):
+        session = sessions.identify(token.strip())
+        if session is not None:
+            return Principal(role, session.credential, client, session.home)
+    raise _unauthorised("unknown or expired bearer token")
 
 
 def require(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
@@ -134,7 +138,12 @@ def bearer(request: Request) -> str:
 
 
 Admin = Annotated[Principal, Depends(require("admin"))]
-Staff = Annotated[Principal, Depends(require("admin", "courier"))]
+AdminOrCourier = Annotated[Principal, Depends(require("admin", "courier"))]
+# staff at the box (decision 28): what it may do besides admin
+Operator = Annotated[Principal, Depends(require("admin", STAFF))]
+Returner = Annotated[Principal, Depends(require("admin", "courier", STAFF))]
+Reader = Annotated[Principal, Depends(require(*ROLES, STAFF))]
+StaffSession = Annotated[Principal, Depends(require(STAFF))]
 AnyRole = Annotated[Principal, Depends(require(*ROLES))]
 Depositor = Annotated[Principal, Depends(require(*ROLES, "courier_session"))]
 Kiosk = Annotated[Principal, Depends(require("kiosk", "admin"))]

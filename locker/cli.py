@@ -128,17 +128,18 @@ def backup_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def hash_pin_command(_args: argparse.Namespace) -> int:
+def hash_pin_command(args: argparse.Namespace) -> int:
     import getpass
 
     from locker.pins import hash_pin
 
+    who, least = ("Staff", 8) if args.staff else ("Courier", 4)
     if sys.stdin.isatty():
-        pin = getpass.getpass("Courier PIN (4 to 12 digits): ")
+        pin = getpass.getpass(f"{who} PIN ({least} to 12 digits): ")
     else:
         pin = sys.stdin.readline().strip()
-    if not (pin.isdigit() and 4 <= len(pin) <= 12):
-        print("a PIN is 4 to 12 digits", file=sys.stderr)
+    if not (pin.isdigit() and least <= len(pin) <= 12):
+        print(f"a {who.lower()} PIN is {least} to 12 digits", file=sys.stderr)
         return 1
     print(hash_pin(pin))
     return 0
@@ -172,7 +173,12 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("path", help="the backup file to write (replaced if it exists)")
     b.add_argument("--config", help="TOML file (default: $LOCKER_CONFIG)")
     b.set_defaults(func=backup_command)
-    h = sub.add_parser("hash-pin", help="hash a courier PIN for kiosk.courier_pin_hashes")
+    h = sub.add_parser(
+        "hash-pin", help="hash a courier PIN for kiosk.courier_pin_hashes (--staff: staff_…)"
+    )
+    h.add_argument(
+        "--staff", action="store_true", help="a staff PIN (8 digits or more): staff_pin_hashes"
+    )
     h.set_defaults(func=hash_pin_command)
     from locker import conciergerie
 

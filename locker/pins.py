@@ -9,6 +9,7 @@ import os
 
 N, R, P = 2**14, 8, 1  # about 50 ms on a Raspberry Pi 4: slow for guessing, fine for a person
 DEMO_PIN = "2468"
+DEMO_STAFF_PIN = "24681357"  # the demo config's staff PIN (decision 31): simulation only
 
 
 def _b64(data: bytes) -> str:

@@ -121,6 +121,7 @@ def cabinet_env(monkeypatch: pytest.MonkeyPatch) -> None:
     tokens = {role: [f"{role}-token-0123456789abcdef"] for role in ("admin", "courier", "kiosk")}
     monkeypatch.setenv("LOCKER_API__TOKENS", json.dumps(tokens))
     monkeypatch.setenv("LOCKER_KIOSK__COURIER_PIN_HASHES", "[]")
+    monkeypatch.setenv("LOCKER_KIOSK__STAFF_PIN_HASHES", "[]")
 
 
 @pytest.mark.parametrize(

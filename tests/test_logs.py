@@ -141,6 +141,7 @@ def test_hardware_mode_logs_json_by_default(tmp_path: Path) -> None:
         "LOCKER_KERONG__PORT": boards.port,
         "LOCKER_API__TOKENS": json.dumps({r: [token + r] for r in ("admin", "courier", "kiosk")}),
         "LOCKER_KIOSK__COURIER_PIN_HASHES": "[]",
+        "LOCKER_KIOSK__STAFF_PIN_HASHES": "[]",
         "LOCKER_SECURITY__SECRET_KEY": secrets.token_urlsafe(32),
         "LOCKER_STORAGE__PATH": str(tmp_path / "locker.db"),
         "LOCKER_MQTT__ENABLED": "false",

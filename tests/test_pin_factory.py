@@ -96,6 +96,7 @@ def test_serve_in_hardware_mode_without_pins_refuses_in_one_line(
             "LOCKER_API__TOKENS": '{"admin": ["admin-0123456789abcdef"], '
             '"courier": ["courier-0123456789abcdef"], "kiosk": ["kiosk-0123456789abcdef"]}',
             "LOCKER_KIOSK__COURIER_PIN_HASHES": "[]",
+            "LOCKER_KIOSK__STAFF_PIN_HASHES": "[]",
             "LOCKER_SECURITY__SECRET_KEY": "a-real-cabinet-key-0123456789",
             "LOCKER_STORAGE__PATH": str(tmp_path / "data" / "locker.db"),
             "LOCKER_MQTT__ENABLED": "false",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.auth import Admin, AnyRole
+from api.auth import STAFF, Operator, Reader
 from api.deps import ServiceDep
 from api.schemas import CompartmentOut, Opened, OpenIn, ServiceIn
+from locker.domain.errors import Invalid
 from locker.domain.model import Compartment, Opening, Reservation, State
 
 router = APIRouter(prefix="/compartments", tags=["compartments"])
@@ -45,7 +46,7 @@ def _out(comp: Compartment, res: Reservation | None, opening: Opening | None) ->
 
 
 @router.get("", response_model=list[CompartmentOut])
-def list_compartments(_who: AnyRole, service: ServiceDep) -> list[CompartmentOut]:
+def list_compartments(_who: Reader, service: ServiceDep) -> list[CompartmentOut]:
     return [_out(*row) for row in service.compartments()]
 
 
@@ -56,17 +57,22 @@ def list_compartments(_who: AnyRole, service: ServiceDep) -> list[CompartmentOut
     summary="Staff opening",
 )
 def open_compartment(
-    compartment_id: str, _who: Admin, service: ServiceDep, body: OpenIn | None = None
+    compartment_id: str, who: Operator, service: ServiceDep, body: OpenIn | None = None
 ) -> Opened:
-    service.admin_open(compartment_id, None if body is None else body.reason)
+    """Staff at the box give a reason (decision 28): ``stuck``, ``check``, or their own."""
+    reason = None if body is None else body.reason
+    if who.role == STAFF and not (reason and reason.strip()):
+        raise Invalid("staff give a reason to open a compartment")
+    service.admin_open(compartment_id, reason, source="staff" if who.role == STAFF else "api")
     return Opened(compartment=compartment_id)
 
 
 @router.put("/{compartment_id}/service", response_model=CompartmentOut)
 def set_service(
-    compartment_id: str, body: ServiceIn, _who: Admin, service: ServiceDep
+    compartment_id: str, body: ServiceIn, who: Operator, service: ServiceDep
 ) -> CompartmentOut:
-    service.set_service(compartment_id, body.in_service, body.reason)
+    source = "staff" if who.role == STAFF else "api"
+    service.set_service(compartment_id, body.in_service, body.reason, source=source)
     for row in service.compartments():
         if row[0].id == compartment_id:
             return _out(*row)

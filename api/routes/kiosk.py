@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.auth import (
     CourierSession,
-    CourierSessions,
     CourierUser,
     Kiosk,
     KioskUser,
+    Principal,
+    Sessions,
+    StaffSession,
     bearer,
 )
 from api.deps import ServiceDep
@@ -39,6 +42,8 @@ class PinIn(_In):
 
 
 class CourierToken(BaseModel):
+    """A short-lived session token for a PIN (courier or staff)."""
+
     token: str
     idle_timeout_s: float
 
@@ -68,29 +73,68 @@ async def use_code(body: PickupIn, who: Kiosk, service: ServiceDep, request: Req
     return CodeOpened(**answer.model_dump(), purpose=purpose.value)
 
 
+def _session_for_pin(
+    pin: str,
+    hashes: list[str],
+    sign_in: Callable[[str, Callable[[], bool]], None],
+    who: Principal,
+    sessions: Sessions,
+    home: str | None = None,
+) -> CourierToken:
+    """A PIN at the kiosk: checked against ``hashes`` (slow, outside the service lock),
+    counted by ``sign_in`` when wrong (which raises), a session when right."""
+    ok = bool(hashes) and verify_pin(pin, hashes)
+    sign_in(who.terminal, lambda: ok)
+    if not ok:  # pragma: no cover - sign_in raised already
+        raise AssertionError
+    return CourierToken(token=sessions.open(home=home), idle_timeout_s=sessions.idle_s)
+
+
 @router.post(
     "/courier/session",
     response_model=CourierToken,
     status_code=201,
     responses={401: {"description": "wrong PIN"}, 429: {"description": "locked out"}},
 )
-def courier_sign_in(
-    body: PinIn, who: Kiosk, request: Request, service: ServiceDep
-) -> CourierToken | JSONResponse:
+def courier_sign_in(body: PinIn, who: Kiosk, request: Request, service: ServiceDep) -> CourierToken:
     """A courier's PIN at the kiosk gives a token that may only list parcels awaiting
     deposit and deposit them; it ends after ``kiosk.courier_idle_s`` without use."""
     hashes = request.app.state.runtime.settings.kiosk.courier_pin_hashes
-    ok = bool(hashes) and verify_pin(body.pin, hashes)
-    service.courier_sign_in(who.terminal, lambda: ok)
-    if not ok:  # pragma: no cover - courier_sign_in raised already
-        raise AssertionError
-    sessions: CourierSessions = request.app.state.courier_sessions
-    return CourierToken(token=sessions.open(), idle_timeout_s=sessions.idle_s)
+    sessions = request.app.state.courier_sessions
+    return _session_for_pin(body.pin, hashes, service.courier_sign_in, who, sessions)
+
+
+class StaffPinIn(_In):
+    pin: str = Field(pattern=r"^[0-9]{8,12}$")
+
+
+@router.post(
+    "/staff/session",
+    response_model=CourierToken,
+    status_code=201,
+    responses={401: {"description": "wrong PIN"}, 429: {"description": "locked out"}},
+)
+def staff_sign_in(
+    body: StaffPinIn, who: Kiosk, request: Request, service: ServiceDep
+) -> CourierToken:
+    """A staff PIN at the kiosk gives a token for staff actions at this box (decision 28);
+    it ends after ``kiosk.staff_idle_s`` without use. Wrong staff PINs have their own
+    lockout, apart from the residents' wrong codes at this kiosk."""
+    hashes = request.app.state.runtime.settings.kiosk.staff_pin_hashes
+    sessions = request.app.state.staff_sessions
+    return _session_for_pin(body.pin, hashes, service.staff_sign_in, who, sessions, who.terminal)
+
+
+@router.delete("/staff/session", status_code=204, summary="Staff sign out")
+def staff_sign_out(_who: StaffSession, request: Request) -> Response:
+    sessions: Sessions = request.app.state.staff_sessions
+    sessions.close(bearer(request))
+    return Response(status_code=204)
 
 
 @router.delete("/courier/session", status_code=204, summary="Courier signs out")
 def courier_sign_out(_who: CourierSession, request: Request) -> Response:
-    sessions: CourierSessions = request.app.state.courier_sessions
+    sessions: Sessions = request.app.state.courier_sessions
     sessions.close(bearer(request))
     return Response(status_code=204)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query, status
 
-from api.auth import Admin
+from api.auth import STAFF, Admin, Operator
 from api.deps import ServiceDep
 
 router = APIRouter(tags=["log"])
@@ -32,5 +32,8 @@ def lockouts(_who: Admin, service: ServiceDep) -> dict[str, int | None]:
 
 
 @router.delete("/lockouts/{terminal}", status_code=204, summary="Lift a lockout")
-def lift(terminal: str, _who: Admin, service: ServiceDep) -> None:
+def lift(terminal: str, who: Operator, service: ServiceDep) -> None:
+    """Admin lifts any; staff only the lockout of the kiosk they signed in at."""
+    if who.role == STAFF and terminal != who.home:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "staff lift the lockout of their kiosk only")
     service.lift_lockout(terminal)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, Response
 
 from api import qr
-from api.auth import Admin, Principal, Staff
+from api.auth import Admin, AdminOrCourier, Operator, Principal, Returner
 from api.deps import ServiceDep
 from api.schemas import Opened, ReservationIn, ReservationOut
 from locker.domain.errors import NotFound
@@ -38,7 +38,7 @@ def upsert(body: ReservationIn, who: Admin, service: ServiceDep) -> ReservationO
 
 @router.get("", response_model=list[ReservationOut], summary="Reservations that hold a compartment")
 def list_reservations(
-    who: Staff, service: ServiceDep, state: State | None = None
+    who: AdminOrCourier, service: ServiceDep, state: State | None = None
 ) -> list[ReservationOut]:
     return [
         _out(service, r, who) for r in service.reservations() if state is None or r.state is state
@@ -46,7 +46,9 @@ def list_reservations(
 
 
 @router.get("/{reservation_id}", response_model=ReservationOut)
-def get_reservation(reservation_id: str, who: Staff, service: ServiceDep) -> ReservationOut:
+def get_reservation(
+    reservation_id: str, who: AdminOrCourier, service: ServiceDep
+) -> ReservationOut:
     return _out(service, _get(service, reservation_id), who)
 
 
@@ -63,7 +65,7 @@ def cancel(reservation_id: str, who: Admin, service: ServiceDep) -> ReservationO
     response_model_exclude_none=True,
     summary="Take back an item",
 )
-def take_back(reservation_id: str, _who: Staff, service: ServiceDep) -> Opened:
+def take_back(reservation_id: str, _who: Returner, service: ServiceDep) -> Opened:
     """Opens the compartment of an expired or held item; ``parcel.returned`` when the door
     closes."""
     return Opened(compartment=service.return_item(reservation_id))
@@ -92,7 +94,7 @@ Which = Annotated[
 
 @router.get("/{reservation_id}/qr.svg", response_class=Response, summary="QR code, SVG")
 def qr_svg(
-    reservation_id: str, who: Staff, service: ServiceDep, code: Which = "pickup"
+    reservation_id: str, who: AdminOrCourier, service: ServiceDep, code: Which = "pickup"
 ) -> Response:
     body = qr.svg(_payload(service, reservation_id, who, code == "delegate"))
     return Response(body, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
@@ -100,14 +102,14 @@ def qr_svg(
 
 @router.get("/{reservation_id}/qr.png", response_class=Response, summary="QR code, PNG")
 def qr_png(
-    reservation_id: str, who: Staff, service: ServiceDep, code: Which = "pickup"
+    reservation_id: str, who: AdminOrCourier, service: ServiceDep, code: Which = "pickup"
 ) -> Response:
     body = qr.png(_payload(service, reservation_id, who, code == "delegate"))
     return Response(body, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
 @router.post("/{reservation_id}/release", response_model=ReservationOut, summary="Release")
-def release(reservation_id: str, who: Admin, service: ServiceDep) -> ReservationOut:
+def release(reservation_id: str, who: Operator, service: ServiceDep) -> ReservationOut:
     """Staff checked a held item and hand it over after all: back to deposited, its codes
     valid again (``reservation.released``, decision 32)."""
     return _out(service, service.release(reservation_id), who)

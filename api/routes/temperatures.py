@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel
 
-from api.auth import AnyRole
+from api.auth import Reader
 from api.chart import chart_svg
 from api.deps import RuntimeDep
 from locker.domain.errors import Invalid, NotFound
@@ -87,7 +87,7 @@ Until = Annotated[AwareDatetime | None, Query(alias="to", description="default: 
 
 @router.get("/temperatures", response_model=TemperaturesOut, summary="Readings of the zones")
 def temperatures(
-    _who: AnyRole,
+    _who: Reader,
     runtime: RuntimeDep,
     zone: str | None = None,
     start: Since = None,
@@ -125,7 +125,7 @@ def temperatures(
 
 @router.get("/temperatures.csv", response_class=StreamingResponse, summary="Readings, CSV")
 def temperatures_csv(
-    _who: AnyRole,
+    _who: Reader,
     runtime: RuntimeDep,
     zone: str | None = None,
     start: Since = None,
@@ -164,7 +164,7 @@ def _num(value: float | None) -> str:
 @router.get("/temperatures/{zone}/chart.svg", response_class=Response, summary="Chart, SVG")
 def chart(
     zone: str,
-    _who: AnyRole,
+    _who: Reader,
     runtime: RuntimeDep,
     span: Literal["day", "week"] = "day",
     end: Until = None,

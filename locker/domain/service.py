@@ -27,6 +27,8 @@ from locker.domain.rules import Cancel, ReservationMessage, Upsert
 from locker.domain.service_group import GroupPickupService
 from locker.domain.state import LockerState, Txn
 
+STAFF_LOCKOUT = "staff:"  # the lockout record of staff PINs at a terminal: its own
+
 
 class LockerService(GroupPickupService):
     """Every state change: HTTP, MQTT, door switches, the ticker (see :mod:`.core`)."""
@@ -180,9 +182,16 @@ class LockerService(GroupPickupService):
     def courier_sign_in(self, terminal: str, pin_ok: Callable[[], bool]) -> None:
         """A courier PIN typed at ``terminal``: wrong ones count toward its lockout."""
         with self._reporting_refusals():
-            self._courier_sign_in(terminal, pin_ok)
+            self._pin_sign_in(terminal, pin_ok)
 
-    def _courier_sign_in(self, terminal: str, pin_ok: Callable[[], bool]) -> None:
+    def staff_sign_in(self, terminal: str, pin_ok: Callable[[], bool]) -> None:
+        """A staff PIN typed at ``terminal``: wrong ones have their own counter and
+        lockout (``staff:`` and the terminal), so staff still sign in at a kiosk locked
+        out by wrong codes (decision 28)."""
+        with self._reporting_refusals():
+            self._pin_sign_in(STAFF_LOCKOUT + terminal, pin_ok)
+
+    def _pin_sign_in(self, terminal: str, pin_ok: Callable[[], bool]) -> None:
         with self._lock:
             retry = self._state.terminals.get(terminal)
             wait = None if retry is None else retry.retry_after(self._clock.now().timestamp())
