@@ -24,6 +24,7 @@ from api.routes import (
     reservations,
     sim,
     speech,
+    staff,
     temperatures,
 )
 from locker import __version__
@@ -69,7 +70,7 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> FastAPI:
     errors.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (reservations, access, compartments, log, kiosk, speech, temperatures):
+    for module in (reservations, access, compartments, log, kiosk, speech, staff, temperatures):
         api.include_router(module.router)
     if runtime.simulate:
         api.include_router(sim.router)

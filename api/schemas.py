@@ -148,3 +148,6 @@ class CompartmentOut(BaseModel):
     )
     reservation_id: str | None
     opening: str | None = Field(description="what a door cycle under way is for")
+    since: datetime | None = Field(
+        default=None, description="occupied: since the deposit; out of service: since then"
+    )

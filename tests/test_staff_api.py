@@ -192,3 +192,50 @@ def test_staff_pins_count_in_the_brute_force_floor() -> None:
     codes = policy.expected_years_to_open(24)
     with_staff = either_first(codes, policy.expected_years_to_open(3))
     assert with_staff < codes
+
+
+def test_an_audit_with_one_mismatch(staff_app: App) -> None:
+    client, runtime = staff_app
+    cid, _ = deposited(client, runtime)
+    staff = sign_in(client)
+    free = next(
+        c["id"]
+        for c in client.get("/api/v1/compartments", headers=staff).json()
+        if c["status"] == "free"
+    )
+    for door, found, mismatch in ((cid, "empty", True), (free, "empty", False)):
+        r = client.post(f"/api/v1/staff/audit/{door}/open", headers=staff)
+        assert r.status_code == 200 and r.json() == {"compartment": door}
+        door_cycle(client, runtime, door)
+        r = client.post(f"/api/v1/staff/audit/{door}", json={"found": found}, headers=staff)
+        assert r.status_code == 200 and r.json()["mismatch"] is mismatch
+    events = client.get("/api/v1/events", headers=ADMIN).json()
+    audits = [
+        (e["compartment"], e["found"], e["expected"])
+        for e in events
+        if e["type"] == "compartment.audited"
+    ]
+    assert audits == [(cid, "empty", "occupied"), (free, "empty", "empty")]
+    opened = [
+        e["compartment"] for e in events if e["type"] == "door.opened" and e["reason"] == "audit"
+    ]
+    assert opened == [cid, free]
+    alarms = client.get("/api/v1/staff/alarms", headers=staff).json()
+    assert [(a["kind"], a["compartment"]) for a in alarms] == [("audit", cid)]
+    assert alarms[0]["detail"] == "found empty, expected occupied"
+    off = {"in_service": False, "reason": "porte abîmée"}
+    assert client.put(f"/api/v1/compartments/{free}/service", json=off, headers=staff).is_success
+    alarms = client.get("/api/v1/staff/alarms", headers=staff).json()
+    assert [(a["kind"], a["compartment"]) for a in alarms] == [
+        ("out_of_service", free),
+        ("audit", cid),
+    ]
+    again = client.post(f"/api/v1/staff/audit/{cid}", json={"found": "occupied"}, headers=staff)
+    assert again.json()["mismatch"] is False
+    alarms = client.get("/api/v1/staff/alarms", headers=staff).json()
+    assert [a["kind"] for a in alarms] == ["out_of_service"]  # the mismatch is cleared
+    bad = client.post(f"/api/v1/staff/audit/{cid}", json={"found": "maybe"}, headers=staff)
+    assert bad.status_code == 422
+    assert state_of(client, "R-1")["state"] == "deposited"  # an audit changes no reservation
+    me = client.get("/api/v1/staff/session", headers=staff).json()
+    assert me == {"kiosk": TERMINAL, "kiosk_locked_s": None}

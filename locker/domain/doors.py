@@ -16,6 +16,8 @@ from locker.domain.state import Txn
 
 _RETURNABLE = (State.EXPIRED, State.HELD)
 _REPORTED = ("reported_empty", "wrong_item", "damaged")  # held by the person at the door
+# door.jammed says what the opening was for, in the contract's words
+_JAM_REASONS = {Purpose.REOPEN: Purpose.PICKUP, Purpose.AUDIT: Purpose.ADMIN}
 
 
 def start_opening(
@@ -40,7 +42,7 @@ def start_opening(
     else:
         if current is not None:
             raise Unavailable(f"door {cid} is already opening")
-        if not comp.in_service and purpose is not Purpose.ADMIN:
+        if not comp.in_service and purpose not in (Purpose.ADMIN, Purpose.AUDIT):
             raise Unavailable(f"compartment {cid} is out of service")
         opening = Opening(
             compartment=cid,
@@ -199,7 +201,7 @@ def jam(txn: Txn, opening: Opening, interrupted: bool = False) -> None:
         "door.jammed",
         reservation_id=opening.reservation_id,
         compartment=cid,
-        reason=(Purpose.PICKUP if opening.purpose is Purpose.REOPEN else opening.purpose).value,
+        reason=_JAM_REASONS.get(opening.purpose, opening.purpose).value,
         pulses=opening.attempts,
         interrupted=interrupted or None,
     )

@@ -43,6 +43,7 @@ class Purpose(StrEnum):
     RETURN = "return"
     ADMIN = "admin"
     REOPEN = "reopen"  # the same code within the re-open window (decision 33)
+    AUDIT = "audit"  # staff check what is inside
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,6 +85,14 @@ class ColdChainBroken(EventBase):
     )
 
 
+class CompartmentAudited(EventBase):
+    type: Literal["compartment.audited"]
+    compartment: Id
+    reservation_id: Id | None = None
+    found: Literal["empty", "occupied"]
+    expected: Literal["empty", "occupied"]
+
+
 class ParcelProblem(EventBase):
     type: Literal["parcel.problem"]
     reservation_id: Id
@@ -93,6 +101,7 @@ class ParcelProblem(EventBase):
 
 
 V11_EVENTS = (
+    CompartmentAudited,
     ParcelProblem,
     ReservationDeadline,
     ReservationReminder,

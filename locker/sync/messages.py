@@ -18,6 +18,7 @@ from locker.domain.model import Kind, Size, State
 from locker.domain.rules import Upsert
 from locker.sync.events_v11 import (
     ColdChainBroken,
+    CompartmentAudited,
     HeldReason,
     ParcelProblem,
     ReservationDeadline,
@@ -187,7 +188,7 @@ class DoorOpened(EventBase):
     type: Literal["door.opened"]
     compartment: Id
     reservation_id: Id | None = None
-    reason: Literal["deposit", "pickup", "return", "admin", "reopen"]
+    reason: Literal["deposit", "pickup", "return", "admin", "reopen", "audit"]
     by: str = Field(description="code, courier, staff, api or server")
     note: str | None = None
 
@@ -288,7 +289,8 @@ EventMessage = Annotated[
     | SensorFaultEvent
     | SensorOk
     | ColdChainBroken
-    | ParcelProblem,
+    | ParcelProblem
+    | CompartmentAudited,
     Field(discriminator="type"),
 ]
 
