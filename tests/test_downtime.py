@@ -40,8 +40,9 @@ def test_the_time_the_locker_was_down_is_given_back(
         assert moved["reason"] == "downtime"
         assert datetime.fromisoformat(moved["previous"]) == before
         after = datetime.fromisoformat(moved["expires_at"])
-        # down from the last write (the deposit, seconds after 10:00) until 13:00
-        assert timedelta(hours=2, minutes=55) <= after - before <= timedelta(hours=3)
+        # down from the last write (the deposit, seconds after 10:00) until the first
+        # tick (seconds after 13:00): both start-ups take a while on a loaded machine
+        assert timedelta(hours=2, minutes=55) <= after - before <= timedelta(hours=3, minutes=5)
         assert datetime.fromisoformat(box.reservation(rid)["expires_at"]) == after
     finally:
         svc.stop()
