@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from api import errors
 from api.auth import CourierSessions, TokenTable
@@ -47,7 +48,9 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> FastAPI:
             if manage_runtime:
                 runtime.stop()
 
-    app = FastAPI(
+    # NOTE: Swagger UI and ReDoc from the files fastapi-offline ships (served under
+    # /static-offline-docs): a cabinet without internet still has its API documentation.
+    app = FastAPIOffline(
         title="Locker controller",
         version=__version__,
         description="REST API of a conciergerie parcel locker: reservations, deposits, "
