@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
@@ -79,12 +79,24 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> FastAPI:
     app.include_router(metrics.router)
     app.mount("/kiosk", StaticFiles(directory=page.ASSETS), name="kiosk")
 
-    @app.get("/healthz", tags=["health"], summary="Liveness, no token needed")
-    def healthz() -> dict[str, object]:
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        summary="Health, no token needed",
+        responses={503: {"description": "not started, or the door hardware is unreachable"}},
+    )
+    def healthz(response: Response) -> dict[str, object]:
+        """200 while the controller runs and its door hardware answers; 503 (the same
+        body, ``ok`` false) otherwise: a Kerong board or its port silent, so the doors
+        are not supervised. The Docker HEALTHCHECK fails on it."""
         service = runtime.service
         is_open, until = service.site()
+        doors = runtime.doors.health()
+        ok = runtime.started and doors.get("ok") is True
+        if not ok:
+            response.status_code = 503
         return {
-            "ok": runtime.started,
+            "ok": ok,
             "locker_id": runtime.settings.locker_id,
             "software": __version__,
             "simulate": runtime.simulate,
@@ -94,7 +106,7 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> FastAPI:
             "free": service.free_counts(),
             "last_seq": service.last_seq(),
             "mqtt": runtime.health(),
-            "doors": runtime.doors.health(),
+            "doors": doors,
             **({"scanner": runtime.scanner.health()} if runtime.scanner is not None else {}),
         }
 
