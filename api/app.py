@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from api import errors
 from api.auth import STAFF, Sessions, TokenTable
@@ -48,7 +49,9 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> FastAPI:
             if manage_runtime:
                 runtime.stop()
 
-    app = FastAPI(
+    # NOTE: Swagger UI and ReDoc from the files fastapi-offline ships (served under
+    # /static-offline-docs): a cabinet without internet still has its API documentation.
+    app = FastAPIOffline(
         title="Locker controller",
         version=__version__,
         description="REST API of a conciergerie parcel locker: reservations, deposits, "
@@ -79,12 +82,24 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> FastAPI:
     app.include_router(metrics.router)
     app.mount("/kiosk", StaticFiles(directory=page.ASSETS), name="kiosk")
 
-    @app.get("/healthz", tags=["health"], summary="Liveness, no token needed")
-    def healthz() -> dict[str, object]:
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        summary="Health, no token needed",
+        responses={503: {"description": "not started, or the door hardware is unreachable"}},
+    )
+    def healthz(response: Response) -> dict[str, object]:
+        """200 while the controller runs and its door hardware answers; 503 (the same
+        body, ``ok`` false) otherwise: a Kerong board or its port silent, so the doors
+        are not supervised. The Docker HEALTHCHECK fails on it."""
         service = runtime.service
         is_open, until = service.site()
+        doors = runtime.doors.health()
+        ok = runtime.started and doors.get("ok") is True
+        if not ok:
+            response.status_code = 503
         return {
-            "ok": runtime.started,
+            "ok": ok,
             "locker_id": runtime.settings.locker_id,
             "software": __version__,
             "simulate": runtime.simulate,
@@ -94,7 +109,7 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> FastAPI:
             "free": service.free_counts(),
             "last_seq": service.last_seq(),
             "mqtt": runtime.health(),
-            "doors": runtime.doors.health(),
+            "doors": doors,
             **({"scanner": runtime.scanner.health()} if runtime.scanner is not None else {}),
         }
 

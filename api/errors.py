@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from api.metrics import route_template
 from locker.domain.errors import (
     Closed,
     ColdPending,
@@ -78,9 +81,32 @@ def cold_warning_fr() -> str:
     return _FR["cold_warning"]
 
 
+# The routes where a code or a PIN is typed to open a door (or to sign in to open them):
+# a body FastAPI refuses there (422, before our code runs: a code of 65 characters, a
+# number for a string) is a refused attempt like a malformed code the domain refuses.
+CREDENTIAL_ROUTES = frozenset(
+    {
+        ("POST", "/api/v1/pickups"),
+        ("POST", "/api/v1/pickups/others"),
+        ("POST", "/api/v1/kiosk/codes"),
+        ("POST", "/api/v1/deposits"),
+        ("POST", "/api/v1/courier/session"),
+    }
+)
+
+
 def install(app: FastAPI) -> None:
     async def handler(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DomainError)
         return answer(exc)
 
+    async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
+        """FastAPI's own 422 answer, unchanged (``{"detail": [...]}``), counted in
+        ``locker_refusals_total{reason="invalid"}`` on the credential routes."""
+        assert isinstance(exc, RequestValidationError)
+        if (request.method, route_template(request.scope)) in CREDENTIAL_ROUTES:
+            request.app.state.metrics.refusals.labels("invalid").inc()
+        return await request_validation_exception_handler(request, exc)
+
     app.add_exception_handler(DomainError, handler)
+    app.add_exception_handler(RequestValidationError, invalid_request)

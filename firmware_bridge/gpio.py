@@ -109,6 +109,10 @@ class GpioDoors:
         closed = bool(reed.is_active) == self._timing.closed_when_active
         return not closed
 
+    def unknown(self) -> set[str]:
+        """None: a reed switch reads from the start."""
+        return set()
+
     def health(self) -> dict[str, object]:
         return {"hardware": "gpio", "ok": True}
 

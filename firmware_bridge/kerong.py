@@ -4,6 +4,9 @@ A board has no door switch: a lock's hook bit is 1 while the hook is latched
 (door shut) and 0 once unlocked, until the door is pushed shut again. So a
 door reads open from the moment its hook pops; the domain's door cycle
 (opened, then closed) works unchanged on top of that.
+
+A door whose board has not answered since the start is unknown (:meth:`KerongDoors.unknown`),
+not shut: the service keeps its compartment out of service until the board answers.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ class KerongDoors:
         # Door states are known before the service reconciles them at start.
         rounds = len(self._by_board) * (timing.retries + 1) * timing.timeout_s
         if not self._bus.first_round.wait(timeout=rounds + timing.poll_interval_s + 2):
-            log.warning("kerong: first status round not done; doors read as shut until polled")
+            log.warning("kerong: first status round not done; doors unknown until polled")
 
     def _status(self, status: Status) -> None:
         changes: list[tuple[str, bool]] = []
@@ -54,8 +57,11 @@ class KerongDoors:
             for lk in self._by_board.get(status.board, []):
                 is_open = not status.locked[lk.lock - 1]
                 self._items[lk.compartment] = status.items[lk.lock - 1]
+                first = lk.compartment not in self._open
                 self._open[lk.compartment] = is_open
-                if self._reported.get(lk.compartment, False) != is_open:
+                if first:  # a first reading is no change: the service reads it (unknown())
+                    self._reported[lk.compartment] = is_open
+                elif self._reported.get(lk.compartment, False) != is_open:
                     changes.append((lk.compartment, is_open))
             listener = self._listener
             if listener is None:  # levels read before anyone listens are taken as known
@@ -74,8 +80,14 @@ class KerongDoors:
 
     def listen(self, listener: Callable[[str, bool], None]) -> None:
         """Call ``listener(compartment, is_open)`` on every change a poll reveals (on the
-        bus thread). Levels read now are taken as known: call :meth:`is_open` for them."""
+        bus thread). Levels read now, and a door's first reading later (its board silent
+        until then), are taken as known: call :meth:`is_open` for them."""
         self._listener = listener
+
+    def unknown(self) -> set[str]:
+        """The doors never read since the start: their board has not answered yet."""
+        with self._guard:
+            return {cid for cid in self.locks if cid not in self._open}
 
     def unlock(self, compartment_id: str) -> None:
         lk = self.locks.get(compartment_id)
@@ -85,7 +97,7 @@ class KerongDoors:
         self._bus.unlock(lk.board, lk.lock)
 
     def is_open(self, compartment_id: str) -> bool:
-        """The hook as last polled; a door never read is taken as shut."""
+        """The hook as last polled; a door never read reads shut: see :meth:`unknown`."""
         with self._guard:
             return self._open.get(compartment_id, False)
 

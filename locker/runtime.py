@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY_S = 1.0
+UNKNOWN_DOORS_EVERY_S = 1.0  # doors of a board silent at start: read yet?
 COMPACT_EVERY_S = 600.0  # readings older than a week merged, a small batch at a time
 
 
@@ -139,12 +140,20 @@ class Runtime:
     lights: DoorLights | None = None
     started: bool = field(default=False)
     _lights_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _unknown: set[str] = field(default_factory=set, repr=False)  # doors not read yet
 
     def start(self) -> None:
         if self.lights is not None:
             self.service.subscribe(self._light_doors)
         self.doors.listen(self.service.door_changed)
-        self.service.reconcile_doors()
+        self._unknown = self.doors.unknown()  # after listen: a later first reading waits
+        if self._unknown:
+            log.critical(
+                "ALARM doors %s cannot be read (their board does not answer): out of "
+                "service until it does",
+                ", ".join(sorted(self._unknown)),
+            )
+        self.service.reconcile_doors(self._unknown)
         if self.lights is not None:  # a door left open across a restart lights up again
             self._light_doors()
         self.ticker.start()
@@ -155,6 +164,18 @@ class Runtime:
         if self.scanner is not None:
             self.scanner.start()
         self.started = True
+
+    def read_unknown_doors(self) -> None:
+        """The doors unknown at start that have been read since (their board answered):
+        reconciled, and back in service where they were out only for that."""
+        if not self._unknown:
+            return
+        still = self.doors.unknown()
+        read = self._unknown - still
+        if read:
+            self.service.doors_answered(sorted(read))  # raises: tried again next time
+            log.warning("doors %s read at last: reconciled", ", ".join(sorted(read)))
+            self._unknown &= still
 
     def _light_doors(self, changes: Changes | None = None) -> None:
         """A door's light blinks from its unlock until its door cycle is over. The lights
@@ -309,6 +330,7 @@ def build(
             readings.compact(service.clock_now())
 
     runtime.ticker.chores.append(Chore(COMPACT_EVERY_S, thin_readings))
+    runtime.ticker.chores.append(Chore(UNKNOWN_DOORS_EVERY_S, runtime.read_unknown_doors))
     return runtime
 
 

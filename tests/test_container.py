@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.helpers import EXAMPLE, ROOT
+from tests.helpers import EXAMPLE, ROOT, wait_for
 from tests.procs import ServiceProcess
 
 DOCKERFILE = ROOT / "Dockerfile"
@@ -174,3 +174,39 @@ def test_every_docker_run_example_adds_the_same_host_groups() -> None:
     )
     assert _group_adds(readme) == {"gpio", "dialout", "locker"}
     assert _group_adds(header) == _group_adds(readme)
+
+
+def test_healthcheck_fails_while_the_door_hardware_is_unreachable(tmp_path: Path) -> None:
+    """The HEALTHCHECK's own command line, against a real service on simulated Kerong
+    boards: exit 0 while they answer, non-zero while board 0 is silent (``/healthz``
+    503, its body kept), 0 again once it answers."""
+    _, final = stages(DOCKERFILE.read_text())
+    health = json.loads(final.instructions["HEALTHCHECK"][-1].partition("CMD ")[2])
+    python = shutil.which(health[0], path=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    assert python is not None
+    svc = ServiceProcess(tmp_path, args=("--hardware", "kerong"))
+
+    def probe() -> int:
+        env = {**os.environ, "LOCKER_API__PORT": str(svc.port)}
+        done = subprocess.run([python, *health[1:]], env=env, capture_output=True, timeout=60)
+        return done.returncode
+
+    def board(answering: bool) -> None:
+        r = svc.client().post("/api/v1/sim/boards/0", json={"answering": answering})
+        assert r.status_code == 200, r.text
+
+    try:
+        svc.start()
+        assert probe() == 0
+        board(answering=False)  # its power or its cable cut
+        wait_for(lambda: svc.client().get("/healthz").status_code == 503, timeout=30)
+        body = svc.client().get("/healthz").json()
+        assert body["ok"] is False and body["doors"]["ok"] is False
+        assert body["doors"]["boards"]["0"]["reachable"] is False and "free" in body
+        assert probe() != 0
+        board(answering=True)
+        wait_for(lambda: svc.client().get("/healthz").status_code == 200, timeout=30)
+        assert svc.client().get("/healthz").json()["ok"] is True
+        assert probe() == 0
+    finally:
+        svc.stop()

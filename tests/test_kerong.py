@@ -232,3 +232,27 @@ def test_a_board_still_silent_when_the_port_comes_back_raises_its_alarm(
     finally:
         doors.close()
         sim.close()
+
+
+def test_doors_of_a_board_silent_at_start_are_unknown_until_it_answers() -> None:
+    """Not shut: unknown. Their first reading is no change for the listener (the
+    service reads them with is_open once they leave unknown())."""
+    sim = KerongSimulator({0, 1, 2})
+    sim.absent.add(1)
+    hand = KerongCabinet(sim, LOCKS)
+    doors = KerongDoors(LOCKS, sim.port, 19200, FAST)
+    seen: list[tuple[str, bool]] = []
+    doors.listen(lambda cid, is_open: seen.append((cid, is_open)))
+    try:
+        assert doors.unknown() == {"B6"}  # board 1, lock 6
+        assert Bus.board_of(doors, 1)["reachable"] is False and doors.health()["ok"] is False
+        hand.set_door("B6", is_open=True)  # open while nobody can read it
+        sim.absent.clear()
+        wait_for(lambda: not doors.unknown(), what="board 1 read at last")
+        assert doors.is_open("B6") and seen == []  # the first reading: no change reported
+        hand.set_door("B6", is_open=False)
+        wait_for(lambda: ("B6", False) in seen, what="a change after the first reading")
+        assert seen == [("B6", False)]
+    finally:
+        doors.close()
+        hand.close()

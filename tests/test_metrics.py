@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
+from api.errors import CREDENTIAL_ROUTES
 from firmware_bridge.kerong_sim import KerongCabinet
 from locker.runtime import Runtime, build
 from tests.conftest import ADMIN, COURIER, FAST_DOORS, KIOSK, NO_MQTT
@@ -148,3 +149,45 @@ def test_door_hardware_and_scanner_health_are_gauges(tmp_path: Path) -> None:
             lambda: value(scrape(client)[1], "locker_door_hardware_ok") == 0,
             what="board 0 unreachable in /metrics",
         )
+
+
+def test_bodies_fastapi_refuses_on_code_routes_count_as_invalid(app_client: App) -> None:
+    """A 422 FastAPI answers before our code runs (a 65-character code, a PIN of two
+    digits, a body that is not JSON) is a refused attempt too, as the domain's own
+    refusal of a malformed code is; FastAPI's answer keeps its shape."""
+    client, _ = app_client
+
+    def invalid() -> float:
+        return value(scrape(client)[1], "locker_refusals_total", reason="invalid")
+
+    assert invalid() == 0
+    r = client.post("/api/v1/pickups", json={"code": "1" * 65}, headers=KIOSK)
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert list(r.json()) == ["detail"] and detail[0]["loc"] == ["body", "code"]
+    assert detail[0]["type"] == "string_too_long"
+    assert invalid() == 1
+    pin = client.post("/api/v1/courier/session", json={"pin": "12"}, headers=KIOSK)
+    assert pin.status_code == 422 and pin.json()["detail"][0]["loc"] == ["body", "pin"]
+    assert invalid() == 2
+    headers = {**KIOSK, "Content-Type": "application/json"}
+    garbled = client.post("/api/v1/kiosk/codes", content=b"{not json", headers=headers)
+    assert garbled.status_code == 422 and garbled.json()["detail"][0]["type"] == "json_invalid"
+    assert invalid() == 3
+    # the domain's refusal of a malformed code is counted once, as before
+    short = client.post("/api/v1/pickups", json={"code": "1234"}, headers=KIOSK)
+    assert short.status_code == 422 and short.json()["error"] == "invalid"
+    assert invalid() == 4
+    # a malformed booking or query is no attempt to open a door: not a refusal
+    assert (
+        client.post("/api/v1/reservations", json={"version": "x"}, headers=ADMIN).status_code == 422
+    )
+    assert client.get("/api/v1/events?after_seq=x", headers=ADMIN).status_code == 422
+    assert invalid() == 4
+
+
+def test_the_credential_routes_exist(app_client: App) -> None:
+    client, _ = app_client
+    paths = client.get("/openapi.json").json()["paths"]
+    routes = {(method.upper(), path) for path, ops in paths.items() for method in ops}
+    assert routes >= CREDENTIAL_ROUTES, CREDENTIAL_ROUTES - routes

@@ -47,6 +47,27 @@ def close_door(door_id: str, runtime: RuntimeDep) -> dict[str, object]:
     return {"id": door_id, "open": False}
 
 
+class BoardIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    answering: bool = Field(description="false: the board stops answering (power or cable cut)")
+
+
+@router.post("/boards/{board}", summary="Make a simulated Kerong board silent, or answer again")
+def set_board(board: int, body: BoardIn, runtime: RuntimeDep) -> dict[str, object]:
+    """Kerong cabinets only (``--hardware kerong``): a silent board's doors are not
+    supervised, ``/healthz`` answers 503 until it answers again."""
+    from firmware_bridge.kerong_sim import KerongCabinet
+
+    cabinet = runtime.sim
+    if not isinstance(cabinet, KerongCabinet) or board not in cabinet.sim.boards:
+        raise NotFound(f"no simulated Kerong board {board}")
+    if body.answering:
+        cabinet.sim.absent.discard(board)
+    else:
+        cabinet.sim.absent.add(board)
+    return {"board": board, "answering": body.answering}
+
+
 class ZoneIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     celsius: float | None = Field(default=None, ge=-55, le=125, description="the probe's range")

@@ -7,10 +7,18 @@ answers, and only then pulsing the relays it asked for.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 
-from locker.domain import coldchain, commands, credentials, deadlines, doors, lifecycle
+from locker.domain import (
+    coldchain,
+    commands,
+    credentials,
+    deadlines,
+    doors,
+    lifecycle,
+    unknown_doors,
+)
 from locker.domain.codes import parse_credential, qr_payload
 from locker.domain.errors import Conflict, DomainError, LockedOut, NotFound, WrongCode
 from locker.domain.model import (
@@ -302,26 +310,51 @@ class LockerService(GroupPickupService):
     def door_changed(self, cid: str, is_open: bool) -> None:
         self._run(lambda txn: doors.door_changed(txn, self.rules, self._sealer, cid, is_open))
 
-    def reconcile_doors(self) -> None:
+    def reconcile_doors(self, unknown: Collection[str] = ()) -> None:
         """At start: read every switch. A door found open raises ``door.left_open``; an
         opening whose door was shut again completes; one whose door was never seen
-        open is reported (``door.jammed``, interrupted) rather than pulsed again."""
+        open is reported (``door.jammed``, interrupted) rather than pulsed again.
+
+        A door in ``unknown`` (the hardware cannot read it: a lock board silent) is not
+        taken as shut: its compartment goes out of service until :meth:`doors_answered`
+        (:mod:`.unknown_doors`), and an opening there not seen open is interrupted."""
 
         def work(txn: Txn) -> None:
             for opening in txn.openings():
-                if not opening.door_seen_open and not self._actuator.is_open(opening.compartment):
+                cid = opening.compartment
+                if not opening.door_seen_open and (
+                    cid in unknown or not self._actuator.is_open(cid)
+                ):
                     doors.jam(txn, opening, interrupted=True)  # never pulse for nobody
             for comp in txn.compartments():
-                is_open = self._actuator.is_open(comp.id)
-                if is_open and not comp.door_open and txn.opening(comp.id) is None:
-                    txn.put_compartment(
-                        comp.with_(door_open=True, door_open_since=txn.now, left_open_reported=True)
-                    )
-                    txn.emit("door.left_open", compartment=comp.id, at_start=True)
+                if comp.id in unknown:
+                    unknown_doors.set_aside(txn, comp.id)
                 else:
-                    doors.door_changed(txn, self.rules, self._sealer, comp.id, is_open)
+                    self._reconcile_door(txn, comp.id)
 
         self._run(work)
+
+    def doors_answered(self, cids: Collection[str]) -> None:
+        """Doors read for the first time since the start (their board answered at last):
+        reconciled as at start, and back in service if they were out only for that."""
+
+        def work(txn: Txn) -> None:
+            for cid in cids:
+                self._reconcile_door(txn, cid)
+
+        self._run(work)
+
+    def _reconcile_door(self, txn: Txn, cid: str) -> None:
+        unknown_doors.restore(txn, cid)
+        comp = txn.compartment(cid)
+        is_open = self._actuator.is_open(cid)
+        if is_open and not comp.door_open and txn.opening(cid) is None:
+            txn.put_compartment(
+                comp.with_(door_open=True, door_open_since=txn.now, left_open_reported=True)
+            )
+            txn.emit("door.left_open", compartment=cid, at_start=True)
+        else:
+            doors.door_changed(txn, self.rules, self._sealer, cid, is_open)
 
     def tick(self) -> None:
         """Time-driven work: re-pulses, jams, doors left open, expiry."""
