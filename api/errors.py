@@ -91,6 +91,7 @@ CREDENTIAL_ROUTES = frozenset(
         ("POST", "/api/v1/kiosk/codes"),
         ("POST", "/api/v1/deposits"),
         ("POST", "/api/v1/courier/session"),
+        ("POST", "/api/v1/staff/session"),
     }
 )
 

@@ -127,9 +127,10 @@ def test_staff_sign_in_at_a_kiosk_locked_out_by_wrong_codes(staff_app: App) -> N
 
 def test_wrong_staff_pins_have_their_own_lockout(staff_app: App) -> None:
     client, runtime = staff_app
-    assert (
-        client.post("/api/v1/staff/session", json={"pin": "1234"}, headers=KIOSK).status_code == 422
-    )
+    short = client.post("/api/v1/staff/session", json={"pin": "1234"}, headers=KIOSK)
+    assert short.status_code == 422
+    metrics = client.get("/metrics", headers=ADMIN).text
+    assert 'locker_refusals_total{reason="invalid"} 1.0' in metrics  # counted as a refusal
     answers = []
     for n in range(8):
         r = client.post("/api/v1/staff/session", json={"pin": f"9{n:07d}"}, headers=KIOSK)
