@@ -179,10 +179,16 @@ export function createStaff(ui) {
     return alarms.some((a) => a.compartment === id && a.kind !== "out_of_service" && a.kind !== "held");
   }
 
+  /* Held, whatever else: a held item's compartment is usually out of service too. */
+  function held(id) {
+    return comps[id]?.status === "held" || alarms.some((a) => a.kind === "held" && a.compartment === id);
+  }
+
   function describe(c, current) {
     const s = comps[c.id];
     if (!s) return { lines: [], cls: "", current };
     const lines = [t(`st_${s.status}`)];
+    if (s.status !== "held" && held(c.id)) lines.push(t("st_held"));
     if (s.door_open) lines.push(t("st_door_open"));
     else if (s.opening) lines.push(t("st_opening"));
     if (alarmed(c.id)) lines.push(`⚠ ${t("st_alarm")}`);
@@ -259,8 +265,8 @@ export function createStaff(ui) {
     $("sd-main").hidden = Boolean(choice);
     $("sd-choice").hidden = !choice;
     $("sd-service").textContent = t(s.in_service ? "service_off" : "service_on");
-    $("sd-return").hidden = !(s.reservation_id && ["expired_item", "held"].includes(s.status));
-    $("sd-release").hidden = !(s.reservation_id && s.status === "held");
+    $("sd-return").hidden = !(s.reservation_id && (s.status === "expired_item" || held(selected)));
+    $("sd-release").hidden = !(s.reservation_id && held(selected));
     region("sd-choices", JSON.stringify([ui.lang(), choice]), (box) => {
       box.replaceChildren();
       if (!choice) return;
