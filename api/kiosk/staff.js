@@ -8,6 +8,7 @@
 import { drawGrid } from "/kiosk/cabinet.js";
 import { call, send } from "/kiosk/net.js";
 import { createAudit } from "/kiosk/staff-audit.js";
+import { showTemps } from "/kiosk/staff-temps.js";
 
 const POLL_MS = 2000; // the compartments, while a staff screen is shown (kiosk token)
 const SLOW_MS = 15000; // the alarms and this kiosk's lockout (staff token)
@@ -384,43 +385,6 @@ export function createStaff(ui) {
     render();
   }
 
-  async function showTemps() {
-    const result = await staffCall("GET", "/temperatures");
-    if (!result) return;
-    if (!result.ok) return failed(result);
-    const box = $("temps");
-    box.replaceChildren();
-    if (!result.body.zones.length) box.textContent = t("temps_none");
-    const fr = ui.lang() === "fr";
-    const deg = (v) => `${fr ? v.toFixed(1).replace(".", ",") : v.toFixed(1)}\u00a0°C`;
-    for (const z of result.body.zones) {
-      const fig = document.createElement("figure");
-      const cap = document.createElement("figcaption");
-      let value = z.celsius === null ? t("zone_unknown") : deg(z.celsius);
-      if (z.fault) value = t("zone_fault", { fault: z.fault });
-      cap.textContent = `${t("zone_line", { zone: z.zone, doors: z.compartments.join(", "), value, limit: deg(z.limit_c) })}. ${z.healthy ? t("zone_ok") : z.problem || ""}`;
-      const img = document.createElement("img");
-      img.alt = t("chart_alt", { zone: z.zone });
-      img.dataset.zone = z.zone;
-      fig.append(cap, img);
-      box.append(fig);
-      chart(z.zone, img); // the chart needs the token: fetched, then shown as a data: URL
-    }
-    ui.show("staff-temps");
-  }
-
-  async function chart(zone, img) {
-    try {
-      const r = await fetch(`/api/v1/temperatures/${encodeURIComponent(zone)}/chart.svg`, {
-        headers: { Authorization: `Bearer ${token}` },
-      });
-      if (r.status === 401) return end(false);
-      if (r.ok) img.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(await r.text())}`;
-    } catch (err) {
-      /* no chart: the value above stays */
-    }
-  }
-
   function back() {
     if (ui.screen() === "staff-door" && choice) return setChoice(null);
     selected = choice = null;
@@ -444,7 +408,7 @@ export function createStaff(ui) {
     "staff-end": () => end(true),
     "staff-back": () => back(),
     "staff-audit": () => audit.start(),
-    "staff-temps": () => showTemps(),
+    "staff-temps": () => showTemps({ t, lang: ui.lang, show: ui.show, call: staffCall, token: () => token, end, failed }),
     "staff-unlock": () => unlock(),
     "sd-open": () => setChoice("open"),
     "sd-service": () => (comps[selected]?.in_service ? setChoice("service") : setService(selected, true)),
