@@ -7,7 +7,12 @@ import { Sounds } from "/kiosk/audio.js";
 import { drawCabinet } from "/kiosk/cabinet.js";
 import { call, classify, isBusy, listen, send } from "/kiosk/net.js";
 import { reopening } from "/kiosk/site.js";
+import { createStaff } from "/kiosk/staff.js";
+import { STAFF_TEXT } from "/kiosk/staff-text.js";
 import { TEXT } from "/kiosk/text.js";
+
+Object.assign(TEXT.fr, STAFF_TEXT.fr);
+Object.assign(TEXT.en, STAFF_TEXT.en);
 
 const CONFIG = JSON.parse(document.getElementById("kiosk-config").textContent);
 const THANKS_S = 10; // long enough to find "Un problème ?"
@@ -27,7 +32,7 @@ const BURST_MIN = 6;
 const state = {
   lang: "fr",
   screen: "start",
-  mode: "collect", // collect | dropoff | pin
+  mode: "collect", // collect | dropoff | pin (courier) | staff
   digits: "",
   visit: null, // { doors: [{ id, purpose, seenOpen, done }], courier, codes, warning, others, notice }
   error: null, // { key, vars, until }
@@ -100,6 +105,7 @@ function show(screen, { timeout } = {}) {
 
 function goHome() {
   if (state.courierToken) return openCourierList(); // a courier's round goes on
+  if (staff.active()) return show("staff");
   // the next person finds the box as it always is: French, no voice, usual times and type
   state.lang = "fr";
   $("aid-note").hidden = true;
@@ -122,6 +128,7 @@ function render() {
   if (state.screen === "error" && state.error) renderError();
   if (state.screen === "problem") renderProblem();
   if (state.screen === "reported") renderReported();
+  if (state.screen.startsWith("staff")) staff.render();
   renderAids();
 }
 
@@ -172,15 +179,20 @@ function siteChanged(site) {
   const before = JSON.stringify([state.site.open, state.site.closed_until]);
   state.site = site;
   if (before === JSON.stringify([site.open, site.closed_until])) return render(); // the day turned
-  if (blocked() && state.screen === "code" && state.mode !== "pin") return show("start");
+  if (blocked() && state.screen === "code" && !pinMode()) return show("start");
   render();
   if (state.screen === "start") speak(); // what the start screen says has changed
 }
 
+function pinMode() {
+  return state.mode === "pin" || state.mode === "staff";
+}
+
 function renderCode() {
-  const pin = state.mode === "pin";
-  $("code-heading").textContent = t(pin ? "pin_title" : state.mode === "dropoff" ? "code_dropoff" : "code_collect");
-  $("code-help").textContent = t(pin ? "pin_help" : "code_help");
+  const pin = pinMode();
+  const heading = { pin: "pin_title", staff: "staff_pin_title", dropoff: "code_dropoff" }[state.mode] || "code_collect";
+  $("code-heading").textContent = t(heading);
+  $("code-help").textContent = t({ pin: "pin_help", staff: "staff_pin_help" }[state.mode] || "code_help");
   const box = $("digits");
   box.replaceChildren();
   if (pin) {
@@ -347,6 +359,7 @@ function phrases() {
   if (s === "start" && blocked()) return [{ phrase: "closed" }];
   if (s === "start" && siteClosed()) return [{ phrase: "start" }, { phrase: "closed_notice" }];
   if (s === "start") return [{ phrase: "start" }];
+  if (s === "code" && state.mode === "staff") return []; // the staff screens say nothing aloud
   if (s === "code") return [{ phrase: state.mode === "pin" ? "pin" : `code_${state.mode}` }];
   if (s === "courier") return [{ phrase: "courier_list" }];
   if (s === "error" && state.error) {
@@ -501,6 +514,7 @@ async function recheckDoors() {
 const SCAN_REFUSALS = { unknown: "unknown", used: "used", expired: "expired", cancelled: "expired", invalid: "not_qr", unavailable: "unavailable", held: "held_cold", cold_pending: "cold_pending", closed: "closed" };
 
 function serialScan(outcome) {
+  if (staff.active()) return; // staff see the door open on their cabinet view
   // a scan from a serial scanner: the service has already acted on it; show the outcome
   if (outcome.ok) {
     const pickup = outcome.purpose === "pickup";
@@ -594,8 +608,13 @@ function handleEvent(name, payload) {
     if (payload.site) siteChanged(payload.site); // it may have opened or closed meanwhile
     recheckDoors(); // the stream was down: the doors may have moved meanwhile
   } else if (name === "site") siteChanged(payload);
-  else if (name === "door") doorChanged(payload.compartment, payload.open);
-  else if (name === "alarm") alarm(payload.type, payload.compartment);
+  else if (name === "door") {
+    doorChanged(payload.compartment, payload.open);
+    staff.onDoor(payload.compartment, payload.open);
+  } else if (name === "alarm") {
+    alarm(payload.type, payload.compartment);
+    staff.onAlarm();
+  }
   else if (name === "scan") serialScan(payload);
   document.body.dataset.live = "1";
 }
@@ -679,7 +698,7 @@ async function deposit(body) {
 function pressKey(key) {
   if (state.screen !== "code") return;
   arm(CODE_IDLE_S);
-  const max = state.mode === "pin" ? 12 : 8;
+  const max = pinMode() ? 12 : 8;
   if (isBusy()) return;
   if (state.audio) sounds.playTone("key"); // the digits are never said: a tick for each
   if (key === "del") state.digits = state.digits.slice(0, -1);
@@ -687,7 +706,7 @@ function pressKey(key) {
   else if (/^[0-9]$/.test(key) && state.digits.length < max) {
     state.digits += key;
     renderCode();
-    if (state.mode !== "pin" && state.digits.length === 8) validate(); // the 8th sends it
+    if (!pinMode() && state.digits.length === 8) validate(); // the 8th sends it
     return;
   }
   renderCode();
@@ -708,6 +727,12 @@ function doorKey(key) {
 }
 
 function validate() {
+  if (state.mode === "staff") {
+    const pin = state.digits;
+    state.digits = "";
+    renderCode();
+    return staff.signIn(pin); // fewer than 8 digits: said so, never sent
+  }
   if (state.mode === "pin") {
     if (state.digits.length >= 4) signIn(state.digits);
     return;
@@ -716,7 +741,7 @@ function validate() {
 }
 
 function startCode(mode) {
-  if (mode !== "pin" && blocked()) return; // the closed screen: no code entry for residents
+  if (!["pin", "staff"].includes(mode) && blocked()) return; // the closed screen: no code entry for residents
   state.mode = mode;
   state.digits = "";
   show("code", { timeout: CODE_IDLE_S });
@@ -737,6 +762,19 @@ const ACTIONS = {
   "aid-time": () => setAids({ moreTime: !state.moreTime }),
   "aid-large": () => setAids({ large: !state.large }),
 };
+const staff = createStaff({
+  t: (key, vars) => t(key, vars),
+  lang: () => state.lang,
+  screen: () => state.screen,
+  show: (name) => show(name),
+  home: () => goHome(),
+  showError: (key, vars, retry) => showError(key, vars, retry),
+  explain: (result) => explain(result),
+  startPin: () => startCode("staff"),
+  token: CONFIG.token,
+  layout: CONFIG.layout,
+});
+Object.assign(ACTIONS, staff.actions);
 
 document.addEventListener("click", (event) => {
   const target = event.target.closest("button");
@@ -800,7 +838,7 @@ document.addEventListener("keydown", (event) => {
   }
   flushBurst();
   if (state.screen === "code" && !typing && event.key === "Backspace") pressKey("del");
-  else if (event.key === "Escape" && !["start", "courier", "door"].includes(state.screen)) goHome();
+  else if (event.key === "Escape" && !["start", "courier", "door"].includes(state.screen) && !state.screen.startsWith("staff")) goHome();
 });
 
 function flushBurst() {
@@ -817,6 +855,7 @@ function flushBurst() {
 }
 
 function scanned(text) {
+  if (staff.active()) return; // no code is used from a staff screen
   if (QR_RE.test(text)) {
     if (state.screen === "courier") $("reference").value = "";
     return submitCode({ qr_payload: text });

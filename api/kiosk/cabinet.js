@@ -34,3 +34,37 @@ export function drawCabinet(svg, layout, openIds) {
     svg.append(rect, label);
   }
 }
+
+/* The same cabinet for staff: one cell per compartment in its place (row 0 the lowest),
+   a button when `onPick` is given; `describe(c)` answers { lines, cls, current }. */
+export function drawGrid(box, layout, describe, onPick) {
+  const cols = Math.max(...layout.map((c) => c.column)) + 1;
+  const rows = Math.max(...layout.map((c) => c.row)) + 1;
+  const focused = box.contains(document.activeElement) ? document.activeElement.dataset.door : null;
+  box.style.gridTemplateColumns = `repeat(${cols}, 1fr)`;
+  box.style.gridTemplateRows = `repeat(${rows}, 1fr)`;
+  box.replaceChildren();
+  for (const c of layout) {
+    const { lines, cls, current } = describe(c);
+    const cell = document.createElement(onPick ? "button" : "div");
+    if (onPick) {
+      cell.type = "button";
+      cell.addEventListener("click", () => onPick(c.id));
+    }
+    cell.className = `cell ${cls || ""}`;
+    cell.dataset.door = c.id;
+    cell.style.gridColumn = String(c.column + 1);
+    cell.style.gridRow = String(rows - c.row);
+    if (current) cell.setAttribute("aria-current", "true");
+    const name = document.createElement("strong");
+    name.textContent = c.id;
+    cell.append(name);
+    for (const line of lines) {
+      const span = document.createElement("span");
+      span.textContent = line;
+      cell.append(" ", span);
+    }
+    box.append(cell);
+  }
+  if (focused) box.querySelector(`[data-door="${CSS.escape(focused)}"]`)?.focus({ preventScroll: true });
+}
