@@ -221,22 +221,50 @@ def test_an_audit_with_one_mismatch(staff_app: App) -> None:
         e["compartment"] for e in events if e["type"] == "door.opened" and e["reason"] == "audit"
     ]
     assert opened == [cid, free]
-    alarms = client.get("/api/v1/staff/alarms", headers=staff).json()
-    assert [(a["kind"], a["compartment"]) for a in alarms] == [("audit", cid)]
-    assert alarms[0]["detail"] == "found empty, expected occupied"
+
+    def alarms() -> set[tuple[str, str]]:
+        return {
+            (a["kind"], a["compartment"])
+            for a in client.get("/api/v1/staff/alarms", headers=staff).json()
+        }
+
+    # the item is not there: held (its codes open nothing), its compartment set aside
+    assert state_of(client, "R-1")["state"] == "held"
+    assert alarms() == {("audit", cid), ("held", cid), ("out_of_service", cid)}
+    detail = [
+        a for a in client.get("/api/v1/staff/alarms", headers=staff).json() if a["kind"] == "audit"
+    ]
+    assert detail[0]["detail"] == "found empty, expected occupied"
     off = {"in_service": False, "reason": "porte abîmée"}
     assert client.put(f"/api/v1/compartments/{free}/service", json=off, headers=staff).is_success
-    alarms = client.get("/api/v1/staff/alarms", headers=staff).json()
-    assert [(a["kind"], a["compartment"]) for a in alarms] == [
-        ("out_of_service", free),
-        ("audit", cid),
-    ]
+    assert ("out_of_service", free) in alarms()
+    again = client.post(f"/api/v1/staff/audit/{cid}", json={"found": "occupied"}, headers=staff)
+    assert again.status_code == 409  # an answer for a compartment not opened for it
+    assert client.post(f"/api/v1/staff/audit/{cid}/open", headers=staff).is_success
+    door_cycle(client, runtime, cid)  # looked again: it was there after all
     again = client.post(f"/api/v1/staff/audit/{cid}", json={"found": "occupied"}, headers=staff)
     assert again.json()["mismatch"] is False
-    alarms = client.get("/api/v1/staff/alarms", headers=staff).json()
-    assert [a["kind"] for a in alarms] == ["out_of_service"]  # the mismatch is cleared
+    assert ("audit", cid) not in alarms()  # the mismatch is cleared
+    released = client.post("/api/v1/reservations/R-1/release", headers=staff)
+    assert released.status_code == 200 and released.json()["state"] == "deposited"
+    assert released.json()["recipient"] is None  # no personal data for staff
+    assert alarms() == {("out_of_service", free)}  # back in service with the release
     bad = client.post(f"/api/v1/staff/audit/{cid}", json={"found": "maybe"}, headers=staff)
     assert bad.status_code == 422
-    assert state_of(client, "R-1")["state"] == "deposited"  # an audit changes no reservation
     me = client.get("/api/v1/staff/session", headers=staff).json()
     assert me == {"kiosk": TERMINAL, "kiosk_locked_s": None}
+
+
+def test_an_item_nobody_booked_takes_its_compartment_out_of_service(staff_app: App) -> None:
+    client, _ = staff_app
+    staff = sign_in(client)
+    assert client.post("/api/v1/staff/audit/C1/open", headers=staff).is_success
+    r = client.post("/api/v1/staff/audit/C1", json={"found": "occupied"}, headers=staff)
+    assert r.json() == {
+        "compartment": "C1",
+        "found": "occupied",
+        "expected": "empty",
+        "mismatch": True,
+    }
+    comps = {c["id"]: c for c in client.get("/api/v1/compartments", headers=staff).json()}
+    assert comps["C1"]["in_service"] is False  # nothing is booked into it

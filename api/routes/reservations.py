@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, Response
 
 from api import qr
-from api.auth import Admin, AdminOrCourier, Operator, Principal, Returner
+from api.auth import STAFF, Admin, AdminOrCourier, Operator, Principal, Returner
 from api.deps import ServiceDep
 from api.schemas import Opened, ReservationIn, ReservationOut
 from locker.domain.errors import NotFound
@@ -111,5 +111,8 @@ def qr_png(
 @router.post("/{reservation_id}/release", response_model=ReservationOut, summary="Release")
 def release(reservation_id: str, who: Operator, service: ServiceDep) -> ReservationOut:
     """Staff checked a held item and hand it over after all: back to deposited, its codes
-    valid again (``reservation.released``, decision 32)."""
-    return _out(service, service.release(reservation_id), who)
+    valid again (``reservation.released``, decision 32). Staff get no personal data."""
+    out = _out(service, service.release(reservation_id), who)
+    if who.role == STAFF:
+        return out.model_copy(update={"recipient": None, "reference": None})
+    return out

@@ -4,7 +4,10 @@ An audit opens the compartments one after the other (``door.opened`` with reason
 ``audit``); for each, staff say what they found, ``empty`` or ``occupied``, and the
 answer is a ``compartment.audited`` event with what the locker expected. A mismatch
 is kept (in the meta data, across restarts) and listed among the alarms until a later
-audit of that compartment agrees with the locker.
+audit of that compartment agrees with the locker, and it acts: an item nobody booked
+takes its compartment out of service; an item missing is held (``reported_empty``, its
+codes open nothing) and its compartment goes out of service, until staff release or
+take back.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from locker.domain.state import LockerState, Txn
 from locker.domain.zones import ZoneState
 
 MISMATCHES = "audit_mismatches"  # meta: compartment -> {at, found, expected}
+ITEM_FOUND = "audit: an item nobody booked"
 FOUND = ("empty", "occupied")
 _INSIDE = (State.DEPOSITED, State.HELD, State.EXPIRED)
 
@@ -63,6 +67,17 @@ def record(txn: Txn, cid: str, found: str) -> tuple[str, bool]:
         found=found,
         expected=want,
     )
+    if found == "occupied" and want == "empty":  # something nobody booked: nothing goes in
+        comp = txn.compartment(cid)
+        txn.put_compartment(comp.with_(in_service=False, service_reason=ITEM_FOUND))
+    elif found == "empty" and holder is not None and holder.state is State.DEPOSITED:
+        # the item is not there: its codes must not open an empty door (decision 32)
+        txn.put(holder.with_(state=State.HELD, held_reason="reported_empty", updated_at=txn.now))
+        txn.emit(
+            "reservation.held", reservation_id=holder.id, compartment=cid, reason="reported_empty"
+        )
+        comp = txn.compartment(cid)
+        txn.put_compartment(comp.with_(in_service=False, service_reason="reported empty"))
     kept = json.loads(txn.meta(MISMATCHES) or "{}")
     if found != want:
         kept[cid] = {"at": txn.now.isoformat(), "found": found, "expected": want}

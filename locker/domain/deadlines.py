@@ -141,16 +141,20 @@ def give_back_downtime(txn: Txn, rules: Rules, mark: str | None) -> None:
             txn.put(give_back(txn, rules, res, lost))
 
 
-def give_back_service(txn: Txn, rules: Rules, trusted: bool) -> None:
+def give_back_service(
+    txn: Txn, rules: Rules, trusted: bool, down_since: datetime | None = None
+) -> None:
     """Compartments back in service in this operation: the time they were out of it,
     given back to the item inside (on a trusted clock only). On an untrusted clock a
-    compartment taken out of service is not timed (its time would be wrong)."""
+    compartment taken out of service is not timed (its time would be wrong). While an
+    outage since ``down_since`` is still to be given back (a start), only the time out
+    of service before it counts here: the outage is given back as downtime."""
     if not trusted:
         for cid, comp in list(txn.changes.compartments.items()):
             if not comp.in_service and comp.out_since == txn.now:
                 txn.changes.compartments[cid] = comp.with_(out_since=None)
     for cid, since in txn.back_in_service.items():
-        lost = txn.now - since
+        lost = txn.now - since if down_since is None else down_since - since
         res = txn.holder(cid)
         if not trusted or res is None or res.state is not State.DEPOSITED:
             continue

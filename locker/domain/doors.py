@@ -18,6 +18,8 @@ _RETURNABLE = (State.EXPIRED, State.HELD)
 _REPORTED = ("reported_empty", "wrong_item", "damaged")  # held by the person at the door
 # door.jammed says what the opening was for, in the contract's words
 _JAM_REASONS = {Purpose.REOPEN: Purpose.PICKUP, Purpose.AUDIT: Purpose.ADMIN}
+# staff at the door: these open an out-of-service compartment too (a held item's is)
+_STAFF_PURPOSES = (Purpose.ADMIN, Purpose.AUDIT, Purpose.RETURN)
 
 
 def start_opening(
@@ -42,7 +44,7 @@ def start_opening(
     else:
         if current is not None:
             raise Unavailable(f"door {cid} is already opening")
-        if not comp.in_service and purpose not in (Purpose.ADMIN, Purpose.AUDIT):
+        if not comp.in_service and purpose not in _STAFF_PURPOSES:
             raise Unavailable(f"compartment {cid} is out of service")
         opening = Opening(
             compartment=cid,

@@ -44,3 +44,8 @@ def report(txn: Txn, res: Reservation, cid: str, problem: str, keep: bool, picku
     txn.put(res.with_(state=State.HELD, held_reason=reason, updated_at=txn.now))
     txn.emit("reservation.held", reservation_id=res.id, compartment=cid, reason=reason)
     return "held"
+
+
+def reported_reasons() -> set[str]:
+    """The reasons a problem report gives a compartment it takes out of service."""
+    return set(_OUT_OF_SERVICE.values())

@@ -12,9 +12,12 @@ from dataclasses import replace
 from locker.domain import coldchain
 from locker.domain.errors import Conflict, NotFound
 from locker.domain.model import Reservation, State
+from locker.domain.problems import reported_reasons
 from locker.domain.service_hours import HoursService
 from locker.domain.state import LockerState, Txn
 from locker.domain.zones import ZoneState, healthy
+
+REPORTED = reported_reasons()
 
 
 class ColdChainService(HoursService):
@@ -50,6 +53,10 @@ class ColdChainService(HoursService):
                 fresh = rec.with_(until=txn.now, spikes=0, spike_at=None, broken_at=None)
                 released = released.with_(cold=fresh.with_(baseline=rec.minutes_above))
             txn.put(released)
+            comp = txn.compartment(res.compartment) if res.compartment else None
+            if comp is not None and not comp.in_service and comp.service_reason in REPORTED:
+                # out only for the report staff have now checked: its codes open again
+                txn.put_compartment(comp.with_(in_service=True, service_reason=None))
             txn.emit(
                 "reservation.released",
                 reservation_id=res.id,

@@ -79,7 +79,9 @@ class HoursService(ServiceCore):
 
     def _after_work(self, txn: Txn) -> None:
         if txn.back_in_service or txn.changes.compartments:  # time out of service
-            deadlines.give_back_service(txn, self.rules, self.clock_trusted())
+            mark = self._state.meta.get(deadlines.DOWN_SINCE) or self._boot_mark
+            pending = None if not mark else datetime.fromisoformat(mark)
+            deadlines.give_back_service(txn, self.rules, self.clock_trusted(), pending)
 
     def _fair_time(self, txn: Txn) -> None:
         """The ticker's share (trusted clock): downtime given back, reminders sent."""
