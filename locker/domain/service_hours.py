@@ -78,7 +78,12 @@ class HoursService(ServiceCore):
         super()._note_clock(txn)
 
     def _after_work(self, txn: Txn) -> None:
-        if txn.back_in_service or txn.changes.compartments:  # time out of service
+        # NOTE: only when a compartment left or came back into service: a door's open
+        # and shut (every pickup) reads neither the clock's trust nor the meta data
+        taken_out = any(
+            not c.in_service and c.out_since == txn.now for c in txn.changes.compartments.values()
+        )
+        if txn.back_in_service or taken_out:  # time out of service
             mark = self._state.meta.get(deadlines.DOWN_SINCE) or self._boot_mark
             pending = None if not mark else datetime.fromisoformat(mark)
             deadlines.give_back_service(txn, self.rules, self.clock_trusted(), pending)
