@@ -19,7 +19,7 @@ _REPORTED = ("reported_empty", "wrong_item", "damaged")  # held by the person at
 # door.jammed says what the opening was for, in the contract's words
 _JAM_REASONS = {Purpose.REOPEN: Purpose.PICKUP, Purpose.AUDIT: Purpose.ADMIN}
 # staff at the door: these open an out-of-service compartment too (a held item's is)
-_STAFF_PURPOSES = (Purpose.ADMIN, Purpose.AUDIT, Purpose.RETURN)
+_STAFF_PURPOSES = (Purpose.ADMIN, Purpose.AUDIT, Purpose.RETURN, Purpose.COMMISSION)
 
 
 def start_opening(
@@ -212,8 +212,8 @@ def jam(txn: Txn, opening: Opening, interrupted: bool = False) -> None:
 def supervise(txn: Txn, rules: Rules) -> None:
     """Pulse again, or raise ``door.jammed`` / ``door.left_open``, as time has passed."""
     for opening in txn.openings():
-        if opening.door_seen_open:
-            continue
+        if opening.door_seen_open or opening.purpose is Purpose.COMMISSION:
+            continue  # a commissioning step times out on its own (:mod:`.commissioning`)
         waited = (txn.now - opening.pulsed_at).total_seconds()
         if waited < rules.open_timeout_s:
             continue

@@ -23,13 +23,14 @@ def reject(txn: Txn, reservation_id: str, version: int | None, reason: str) -> N
 
 
 def free_compartments(txn: Txn) -> list[Compartment]:
-    """In service, held by nobody, no door cycle running, and its door shut."""
+    """Bookable (in service, not failed at commissioning), held by nobody, no door cycle
+    running, and its door shut."""
     return [c for c in txn.compartments() if _is_free(txn, c)]
 
 
 def _is_free(txn: Txn, comp: Compartment) -> bool:
     return (
-        comp.in_service
+        comp.bookable
         and not comp.door_open
         and txn.holder(comp.id) is None
         and txn.opening(comp.id) is None

@@ -44,6 +44,7 @@ class Purpose(StrEnum):
     ADMIN = "admin"
     REOPEN = "reopen"  # the same code within the re-open window (decision 33)
     AUDIT = "audit"  # staff check what is inside
+    COMMISSION = "commission"  # a door tested at installation (:mod:`.commissioning`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +68,17 @@ class Compartment:
     door_open_since: datetime | None = None
     left_open_reported: bool = False
     out_since: datetime | None = None  # out of service since (time given back to the item)
+    commission: str | None = None  # the last commissioning's outcome; None: never tested
+    commissioned_at: datetime | None = None
 
     @property
     def id(self) -> str:
         return self.spec.id
+
+    @property
+    def bookable(self) -> bool:
+        """In service, and not failed at its last commissioning (never tested is fine)."""
+        return self.in_service and self.commission in (None, "ok")
 
     def with_(self, **changes: object) -> Compartment:
         return replace(self, **changes)  # type: ignore[arg-type]

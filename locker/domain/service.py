@@ -308,7 +308,7 @@ class LockerService(GroupPickupService):
 
     # -- doors and time -----------------------------------------------------
     def door_changed(self, cid: str, is_open: bool) -> None:
-        self._run(lambda txn: doors.door_changed(txn, self.rules, self._sealer, cid, is_open))
+        self._run(lambda txn: self._door_work(txn, cid, is_open))
 
     def reconcile_doors(self, unknown: Collection[str] = ()) -> None:
         """At start: read every switch. A door found open raises ``door.left_open``; an
@@ -322,7 +322,9 @@ class LockerService(GroupPickupService):
         def work(txn: Txn) -> None:
             for opening in txn.openings():
                 cid = opening.compartment
-                if not opening.door_seen_open and (
+                if opening.purpose is Purpose.COMMISSION:  # its run ended with the process
+                    txn.end_opening(cid)
+                elif not opening.door_seen_open and (
                     cid in unknown or not self._actuator.is_open(cid)
                 ):
                     doors.jam(txn, opening, interrupted=True)  # never pulse for nobody
@@ -361,6 +363,7 @@ class LockerService(GroupPickupService):
 
         def work(txn: Txn) -> None:
             doors.supervise(txn, self.rules)
+            self._commission_tick(txn)
             if self.clock_trusted():
                 self._fair_time(txn)
                 if txn.now >= self._expiry_horizon():
@@ -434,7 +437,7 @@ class LockerService(GroupPickupService):
         def count(state: LockerState) -> dict[str, int]:
             counts = {size.value: 0 for size in Size}
             for cid, comp in state.compartments.items():
-                if comp.in_service and cid not in state.holders:
+                if comp.bookable and cid not in state.holders:
                     counts[comp.spec.size.value] += 1
             return counts
 

@@ -12,13 +12,13 @@ from locker.domain.codes import parse_credential
 from locker.domain.errors import Conflict
 from locker.domain.group import RecentPickup
 from locker.domain.model import Reservation
-from locker.domain.service_staff import StaffService
+from locker.domain.service_commission import CommissionService
 from locker.domain.state import LockerState, Txn
 
 NO_RECENT = "no pickup with this code at this terminal in the last 2 minutes"
 
 
-class GroupPickupService(StaffService):
+class GroupPickupService(CommissionService):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # NOTE: in memory only: a window of two minutes does not survive a restart.

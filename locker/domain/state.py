@@ -47,11 +47,11 @@ class LockerState:
             self._index(cid)
 
     def is_free(self, cid: str) -> bool:
-        """In service, held by nobody, no door cycle nor re-open window running, and its
-        door shut."""
+        """In service and not failed at commissioning, held by nobody, no door cycle nor
+        re-open window running, and its door shut."""
         comp = self.compartments[cid]
         return (
-            comp.in_service
+            comp.bookable
             and not comp.door_open
             and cid not in self.holders
             and cid not in self.openings

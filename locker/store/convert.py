@@ -47,6 +47,8 @@ def compartment_row(comp: Compartment) -> dict[str, object]:
         "door_open_since": _t(comp.door_open_since),
         "left_open_reported": comp.left_open_reported,
         "out_since": _t(comp.out_since),
+        "commission": comp.commission,
+        "commissioned_at": _t(comp.commissioned_at),
     }
 
 
@@ -58,6 +60,8 @@ def compartment_from(row: CompartmentRow, base: Compartment) -> Compartment:
         door_open_since=_d(row.door_open_since),
         left_open_reported=row.left_open_reported,
         out_since=_d(row.out_since),
+        commission=row.commission,
+        commissioned_at=_d(row.commissioned_at),
     )
 
 

@@ -85,6 +85,11 @@ STEPS: list[list[str]] = [
         "ALTER TABLE reservation ADD COLUMN reminded_at VARCHAR",
         "ALTER TABLE compartment ADD COLUMN out_since VARCHAR",
     ],
+    # 7: what each compartment's last commissioning found (issue 18).
+    [
+        "ALTER TABLE compartment ADD COLUMN commission VARCHAR",
+        "ALTER TABLE compartment ADD COLUMN commissioned_at VARCHAR",
+    ],
 ]
 
 LATEST = len(STEPS)

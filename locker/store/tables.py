@@ -19,6 +19,8 @@ class CompartmentRow(SQLModel, table=True):
     door_open_since: str | None = None
     left_open_reported: bool = False
     out_since: str | None = None
+    commission: str | None = None
+    commissioned_at: str | None = None
 
 
 class ReservationRow(SQLModel, table=True):

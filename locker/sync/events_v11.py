@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from locker.sync.fields import EventBase, Id, Timestamp
+from locker.sync.fields import EventBase, Id, Msg, Timestamp
 
 Celsius = Annotated[float, Field(ge=-273.15, le=200.0)]
 HeldReason = Literal["cold_chain", "damaged", "wrong_item", "reported_empty"]
@@ -93,6 +93,17 @@ class CompartmentAudited(EventBase):
     expected: Literal["empty", "occupied"]
 
 
+class CommissionResult(Msg):
+    compartment: Id
+    outcome: Literal["ok", "no_door", "other_door", "not_shut"]
+    other: Id | None = Field(default=None, description="other_door: the door that opened")
+
+
+class LockerCommissioned(EventBase):
+    type: Literal["locker.commissioned"]
+    results: list[CommissionResult] = Field(description="one entry per compartment tested")
+
+
 class ParcelProblem(EventBase):
     type: Literal["parcel.problem"]
     reservation_id: Id
@@ -102,6 +113,7 @@ class ParcelProblem(EventBase):
 
 V11_EVENTS = (
     CompartmentAudited,
+    LockerCommissioned,
     ParcelProblem,
     ReservationDeadline,
     ReservationReminder,

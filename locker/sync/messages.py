@@ -20,6 +20,7 @@ from locker.sync.events_v11 import (
     ColdChainBroken,
     CompartmentAudited,
     HeldReason,
+    LockerCommissioned,
     ParcelProblem,
     ReservationDeadline,
     ReservationHeld,
@@ -188,7 +189,7 @@ class DoorOpened(EventBase):
     type: Literal["door.opened"]
     compartment: Id
     reservation_id: Id | None = None
-    reason: Literal["deposit", "pickup", "return", "admin", "reopen", "audit"]
+    reason: Literal["deposit", "pickup", "return", "admin", "reopen", "audit", "commission"]
     by: str = Field(description="code, courier, staff, api or server")
     note: str | None = None
 
@@ -290,7 +291,8 @@ EventMessage = Annotated[
     | SensorOk
     | ColdChainBroken
     | ParcelProblem
-    | CompartmentAudited,
+    | CompartmentAudited
+    | LockerCommissioned,
     Field(discriminator="type"),
 ]
 

@@ -1,0 +1,217 @@
+"""Commissioning: every free compartment's door tested in turn, before residents rely on it.
+
+A run pulses one compartment's relay at a time (``door.opened``, reason
+``commission``); the person at the cabinet pulls the door that popped and shuts it
+again. What happened is read from every door's switch (GPIO reed switches) or, where
+the doors have none of their own (Kerong lock boards, whose lock reads open until
+its hook is pushed shut), from the door the person taps on the drawing:
+
+- ``ok``: the expected door opened and read shut again;
+- ``no_door``: no door opened (relay or lock not wired);
+- ``other_door``: another door opened (two doors swapped), named in ``other``;
+- ``not_shut``: the door did not read shut again (reed switch missing or reversed).
+
+Each outcome is kept on its compartment: one that failed is not booked until a later
+run passes it; one never commissioned works as before. The run ends with a
+``locker.commissioned`` event holding the table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from locker.domain import doors
+from locker.domain.errors import Conflict, Invalid
+from locker.domain.model import Purpose
+from locker.domain.state import Txn
+
+OUTCOMES = ("ok", "no_door", "other_door", "not_shut")
+STEP_S = 120.0  # a step no one answers ends on its own this long after its pulse
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    compartment: str
+    outcome: str
+    other: str | None = None  # other_door: the door that opened instead
+
+
+@dataclass(slots=True)
+class Step:
+    """The compartment under test, and what was seen since its pulse."""
+
+    compartment: str
+    pulsed_at: datetime
+    opened: list[str] = field(default_factory=list)  # doors read open since, in order
+    shut: set[str] = field(default_factory=set)  # of those, read shut again
+    tapped: str | None = None  # the door the person says opened ("" for none)
+
+
+@dataclass(slots=True)
+class Run:
+    """One commissioning run. ``sensed``: each door has its own switch (GPIO)."""
+
+    sensed: bool
+    queue: list[str]
+    started_at: datetime
+    step: Step | None = None
+    results: list[Result] = field(default_factory=list)
+    ended_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.ended_at is None
+
+
+def testable(txn: Txn, cid: str) -> bool:
+    """Free of any item or booking, and no door cycle of its own running."""
+    return txn.holder(cid) is None and txn.opening(cid) is None
+
+
+def start(txn: Txn, sensed: bool, only: list[str] | None = None) -> Run:
+    """A run over the free compartments (or those of ``only``), its first door pulsed."""
+    known = {c.id for c in txn.compartments()}
+    unknown = sorted(set(only or ()) - known)
+    if unknown:
+        raise Invalid(f"no compartment {', '.join(unknown)}")
+    wanted = [c.id for c in txn.compartments() if only is None or c.id in only]
+    queue = [cid for cid in wanted if testable(txn, cid)]
+    if not queue:
+        raise Conflict("no free compartment to commission")
+    run = Run(sensed=sensed, queue=queue, started_at=txn.now)
+    _next(txn, run)
+    return run
+
+
+def _next(txn: Txn, run: Run) -> None:
+    """Pulse the next compartment still free (one booked meanwhile is left alone)."""
+    run.step = None
+    while run.queue:
+        cid = run.queue.pop(0)
+        if testable(txn, cid):
+            doors.start_opening(txn, cid, Purpose.COMMISSION, by="staff")
+            run.step = Step(cid, txn.now)
+            return
+    run.ended_at = txn.now
+    _report(txn, run)
+
+
+def _report(txn: Txn, run: Run) -> None:
+    if run.results:
+        txn.emit(
+            "locker.commissioned",
+            results=[
+                {"compartment": r.compartment, "outcome": r.outcome, "other": r.other}
+                for r in run.results
+            ],
+        )
+
+
+def watches(run: Run | None, txn: Txn, cid: str) -> bool:
+    """Whether a change of ``cid``'s door belongs to the run: the door under test, or
+    any door with no cycle of its own while a step runs (the pulse may have opened it)."""
+    if run is None or run.step is None:
+        return False
+    opening = txn.opening(cid)
+    return cid == run.step.compartment or opening is None
+
+
+def door_seen(txn: Txn, run: Run, cid: str, is_open: bool) -> None:
+    """A door's switch changed while a step runs (:func:`watches` said so)."""
+    step = run.step
+    assert step is not None
+    comp = txn.compartment(cid)
+    if comp.door_open == is_open:
+        return
+    since = txn.now if is_open else None
+    txn.put_compartment(
+        comp.with_(door_open=is_open, door_open_since=since, left_open_reported=False)
+    )
+    if is_open:
+        if cid not in step.opened:
+            step.opened.append(cid)
+        step.shut.discard(cid)
+        return
+    if cid in step.opened:
+        step.shut.add(cid)
+    if (run.sensed and step.shut) or (
+        not run.sensed and cid == step.compartment and step.tapped is not None
+    ):  # a door opened and shut again: the step tells itself
+        _finish(txn, run, *_judge(txn, run))
+
+
+def tap(txn: Txn, run: Run, opened: str | None) -> None:
+    """The person says which door opened (None: none did). On lock boards the step ends
+    once the pulsed lock reads shut again; with switches, at once."""
+    step = _step(run)
+    if opened is not None:
+        txn.compartment(opened)  # NotFound for a door not in the layout
+    step.tapped = opened or ""
+    if opened is None or run.sensed or not txn.compartment(step.compartment).door_open:
+        _finish(txn, run, *_judge(txn, run))
+
+
+def done(txn: Txn, run: Run) -> None:
+    """The person says they shut the door (or the step timed out): judge it now."""
+    _step(run)
+    _finish(txn, run, *_judge(txn, run))
+
+
+def repeat(txn: Txn, run: Run) -> None:
+    """Pulse the door under test once more (the person missed it)."""
+    step = _step(run)
+    txn.emit("door.opened", compartment=step.compartment, reason="commission", by="staff")
+    txn.unlocks.append(step.compartment)
+    step.pulsed_at = txn.now
+
+
+def stop(txn: Txn, run: Run) -> None:
+    """End the run now: the compartment under test keeps its former outcome."""
+    if run.step is not None:
+        txn.end_opening(run.step.compartment)
+    run.queue.clear()
+    run.step = None
+    run.ended_at = txn.now
+    _report(txn, run)
+
+
+def tick(txn: Txn, run: Run) -> None:
+    if run.step is not None and (txn.now - run.step.pulsed_at).total_seconds() >= STEP_S:
+        done(txn, run)
+
+
+def _step(run: Run) -> Step:
+    if run.step is None:
+        raise Conflict("no commissioning step is running")
+    return run.step
+
+
+def _judge(txn: Txn, run: Run) -> tuple[str, str | None]:
+    step = _step(run)
+    cid = step.compartment
+    still_open = txn.compartment(cid).door_open
+    if not run.sensed:  # the person's word for which door; the lock's for shut
+        if not step.tapped:
+            return "no_door", None
+        if still_open:
+            return "not_shut", None
+        return ("ok", None) if step.tapped == cid else ("other_door", step.tapped)
+    others = [d for d in step.opened if d != cid]
+    if cid in step.shut:
+        return "ok", None
+    if others:
+        return "other_door", others[0]
+    if still_open:  # it read open and never shut, or reads open whatever the door does
+        return "not_shut", None
+    return "no_door", None
+
+
+def _finish(txn: Txn, run: Run, outcome: str, other: str | None) -> None:
+    step = _step(run)
+    cid = step.compartment
+    txn.end_opening(cid)
+    comp = txn.compartment(cid)
+    txn.put_compartment(comp.with_(commission=outcome, commissioned_at=txn.now))
+    run.results.append(Result(cid, outcome, other))
+    _next(txn, run)

@@ -1,0 +1,76 @@
+"""The service's side of commissioning (:mod:`locker.domain.commissioning`): one run
+at a time, in memory (a restart ends it; the outcomes already recorded stay)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from locker.domain import commissioning, doors
+from locker.domain.commissioning import Run
+from locker.domain.errors import Conflict
+from locker.domain.service_staff import StaffService
+from locker.domain.state import Txn
+
+T = TypeVar("T")
+
+
+class CommissionService(StaffService):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._commission: Run | None = None  # the current run, or the last one
+
+    def commission_start(self, sensed: bool, only: list[str] | None = None) -> Run:
+        """Start a run over the free compartments (``only``: some of them). ``sensed``:
+        each door has its own switch; else the person says which door opened."""
+
+        def work(txn: Txn) -> Run:
+            if self._commission is not None and self._commission.active:
+                raise Conflict("a commissioning run is already going on")
+            self._commission = commissioning.start(txn, sensed, only)
+            return self._commission
+
+        return self._run(work)
+
+    def commission_tap(self, opened: str | None) -> Run:
+        """The door that opened (None: none did)."""
+        return self._on_run(lambda txn, run: commissioning.tap(txn, run, opened))
+
+    def commission_done(self) -> Run:
+        """The person shut the door again: judge the step now."""
+        return self._on_run(commissioning.done)
+
+    def commission_repeat(self) -> Run:
+        """Pulse the door under test once more."""
+        return self._on_run(commissioning.repeat)
+
+    def commission_stop(self) -> Run:
+        """End the run; the results so far are kept and reported."""
+        return self._on_run(commissioning.stop)
+
+    def commission_run(self) -> Run | None:
+        """The current run, or the last one since the start (None: none yet)."""
+        return self._view(lambda state: self._commission)
+
+    def _on_run(self, act: Callable[[Txn, Run], None]) -> Run:
+        def work(txn: Txn) -> Run:
+            run = self._commission
+            if run is None or not run.active:
+                raise Conflict("no commissioning run is going on")
+            act(txn, run)
+            return run
+
+        return self._run(work)
+
+    def _door_work(self, txn: Txn, cid: str, is_open: bool) -> None:
+        """A door's switch changed: the run's, while a step runs, else the door cycle's."""
+        run = self._commission
+        if run is not None and run.active and commissioning.watches(run, txn, cid):
+            commissioning.door_seen(txn, run, cid, is_open)
+        else:
+            doors.door_changed(txn, self.rules, self._sealer, cid, is_open)
+
+    def _commission_tick(self, txn: Txn) -> None:
+        run = self._commission
+        if run is not None and run.active:
+            commissioning.tick(txn, run)

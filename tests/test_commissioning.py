@@ -1,0 +1,175 @@
+"""Commissioning through the service (fixed clock, recording doors, real SQLite): a
+"cabinet" maps each relay to the physical door it really opens and each door to how
+its switch really reads, and plays the person who pulls the door and shuts it."""
+
+from __future__ import annotations
+
+import pytest
+
+from locker.domain import commissioning
+from locker.domain.errors import Conflict
+from locker.domain.model import Size
+from tests.conftest import Harness
+from tests.helpers import book
+
+
+class Cabinet:
+    """The physical truth behind the config: ``relay_opens[X]`` is the door X's relay
+    really opens (None: not wired); ``reed[D]`` how D's switch reads: ``ok``,
+    ``missing`` (always open) or ``reversed`` (open when shut)."""
+
+    def __init__(self, h: Harness) -> None:
+        self.h = h
+        self.relay_opens: dict[str, str | None] = {}
+        self.reed: dict[str, str] = {}
+        self.seen = 0
+
+    def reads_open(self, door: str, physically_open: bool) -> bool:
+        how = self.reed.get(door, "ok")
+        return True if how == "missing" else physically_open != (how == "reversed")
+
+    def settle(self) -> None:
+        """Every switch as it reads with every door shut (as at start)."""
+        for comp, _, _ in self.h.service.compartments():
+            self.h.doors.levels[comp.id] = self.reads_open(comp.id, False)
+        self.h.service.reconcile_doors()
+
+    def person(self) -> None:
+        """Answer the last pulse: pull the door that popped, shut it again."""
+        pulsed = self.h.doors.unlocked[self.seen :]
+        self.seen = len(self.h.doors.unlocked)
+        assert len(pulsed) == 1, pulsed
+        door = self.relay_opens.get(pulsed[0], pulsed[0])
+        if door is None:
+            return
+        for physically_open in (True, False):
+            level = self.reads_open(door, physically_open)
+            self.h.service.door_changed(door, level)
+
+
+def run_all(h: Harness, cab: Cabinet, only: list[str]) -> commissioning.Run:
+    run = h.service.commission_start(sensed=True, only=only)
+    while run.active:
+        step = run.step
+        assert step is not None
+        cab.person()
+        if run.step is step:  # nothing the switches could settle: the person says so
+            h.clock.advance(20)
+            h.service.commission_done()
+    return run
+
+
+def outcomes(run: commissioning.Run) -> dict[str, tuple[str, str | None]]:
+    return {r.compartment: (r.outcome, r.other) for r in run.results}
+
+
+def test_every_wiring_fault_is_found_and_reported_exactly(harness: Harness) -> None:
+    h, cab = harness, Cabinet(harness)
+    cab.relay_opens = {"A2": "C2", "C2": "A2", "A3": None}  # two swapped, one not wired
+    cab.reed = {"B4": "missing", "C4": "reversed"}
+    cab.settle()
+    run = run_all(h, cab, ["A1", "A2", "C2", "A3", "B4", "C4"])
+    assert outcomes(run) == {
+        "A1": ("ok", None),
+        "A2": ("other_door", "C2"),
+        "C2": ("other_door", "A2"),
+        "A3": ("no_door", None),
+        "B4": ("not_shut", None),
+        "C4": ("not_shut", None),
+    }
+    events = h.service.events(0, 1000)
+    tested = [e for e in events if e.type == "locker.commissioned"]
+    assert len(tested) == 1
+    assert tested[0].data["results"][1] == {
+        "compartment": "A2",
+        "outcome": "other_door",
+        "other": "C2",
+    }
+    opened = [e.compartment for e in events if e.type == "door.opened"]
+    assert opened == ["A1", "A2", "C2", "A3", "B4", "C4"]
+    assert all(e.data["reason"] == "commission" for e in events if e.type == "door.opened")
+    assert not [e for e in events if e.type in ("door.forced_open", "door.jammed")]
+    comps = h.service.compartments_by_id()
+    assert comps["A2"].commission == "other_door" and comps["A1"].commission == "ok"
+    assert comps["C2"].in_service  # out of booking, not out of service
+
+
+def test_failed_compartments_are_not_booked_until_they_pass(harness: Harness) -> None:
+    h, cab = harness, Cabinet(harness)
+    cab.relay_opens = {"C1": None}
+    run_all(h, cab, ["C1"])
+    medium = [c.id for c, _, _ in h.service.compartments() if c.spec.size is Size.M]
+    for n, _ in enumerate(medium):
+        book(h.service, h.clock.now(), rid=f"R-{n}", size=Size.M)
+    booked = {r.compartment for r in h.service.reservations() if r.compartment}
+    assert "C1" not in booked and len(booked) == len(medium)  # a larger one instead
+    cab.relay_opens = {}  # the electrician wires the relay
+    assert outcomes(run_all(h, cab, ["C1"])) == {"C1": ("ok", None)}
+    book(h.service, h.clock.now(), rid="R-last", size=Size.M)
+    assert h.service.reservation("R-last").compartment == "C1"  # type: ignore[union-attr]
+
+
+def test_a_run_never_opens_an_occupied_compartment(harness: Harness) -> None:
+    h, cab = harness, Cabinet(harness)
+    res = book(h.service, h.clock.now(), size=Size.S)
+    assert res is not None and res.compartment is not None
+    run = run_all(h, cab, None)  # type: ignore[arg-type]
+    tested = {r.compartment for r in run.results}
+    assert res.compartment not in tested
+    assert len(tested) == len(h.service.compartments()) - 1
+    assert res.compartment not in h.doors.unlocked
+
+
+def test_the_person_taps_the_door_on_lock_boards(harness: Harness) -> None:
+    """Kerong: the lock reads open from its unlock until its hook is pushed shut, so the
+    switch cannot say which door opened; the person's tap does."""
+    h = harness
+    run = h.service.commission_start(sensed=False, only=["A1", "B1", "C1", "A2"])
+    person = [("A1", "A1", True), ("B1", "C1", True), ("C1", None, False), ("A2", "A2", False)]
+    for cid, tapped, latches in person:
+        assert run.step is not None and run.step.compartment == cid
+        h.service.door_changed(cid, True)  # the board: the lock is unlocked
+        h.service.commission_tap(tapped)
+        if tapped is None:
+            continue  # no door opened: the step ends at once
+        assert run.step is not None and run.step.compartment == cid  # waits for the hook
+        if latches:
+            h.service.door_changed(cid, False)  # pushed shut: the hook latches
+        else:
+            h.service.commission_done()  # "I shut it", and the lock still reads open
+    assert not run.active
+    assert outcomes(run) == {
+        "A1": ("ok", None),
+        "B1": ("other_door", "C1"),
+        "C1": ("no_door", None),
+        "A2": ("not_shut", None),
+    }
+
+
+def test_a_step_nobody_answers_ends_on_its_own(harness: Harness) -> None:
+    h = harness
+    run = h.service.commission_start(sensed=True, only=["A1", "B1"])
+    h.clock.advance(commissioning.STEP_S + 1)
+    h.service.tick()
+    assert outcomes(run) == {"A1": ("no_door", None)}
+    assert run.step is not None and run.step.compartment == "B1"
+    h.service.commission_stop()
+    assert not run.active and outcomes(run) == {"A1": ("no_door", None)}
+    comps = h.service.compartments_by_id()
+    assert comps["B1"].commission is None  # not judged: as before
+    with pytest.raises(Conflict):
+        h.service.commission_done()
+
+
+def test_outcomes_survive_a_restart_and_a_run_does_not(harness: Harness) -> None:
+    h, cab = harness, Cabinet(harness)
+    cab.relay_opens = {"A1": None}
+    run_all(h, cab, ["A1"])
+    h.service.commission_start(sensed=True, only=["B1"])
+    service = h.reopen()
+    service.reconcile_doors()
+    comps = service.compartments_by_id()
+    assert comps["A1"].commission == "no_door" and comps["B1"].commission is None
+    assert service.commission_run() is None
+    assert not [c for c, _, o in service.compartments() if o is not None]  # no cycle left
+    assert not [e for e in service.events(0, 1000) if e.type == "door.jammed"]
