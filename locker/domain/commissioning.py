@@ -135,9 +135,10 @@ def door_seen(txn: Txn, run: Run, cid: str, is_open: bool) -> None:
         return
     if cid in step.opened:
         step.shut.add(cid)
-    if (run.sensed and step.shut) or (
-        not run.sensed and cid == step.compartment and step.tapped is not None
-    ):  # a door opened and shut again: the step tells itself
+    # switches: a door opened and shut again; a lock board: the pulsed lock latched
+    # after the person said which door opened. Either way the step tells itself.
+    latched = cid == step.compartment and step.tapped is not None
+    if step.shut if run.sensed else latched:
         _finish(txn, run, *_judge(txn, run))
 
 
