@@ -17,6 +17,7 @@ from api.live import LiveHub
 from api.metrics import LockerMetrics, RequestTimer
 from api.routes import (
     access,
+    commissioning,
     compartments,
     kiosk,
     log,
@@ -73,7 +74,17 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> FastAPI:
     errors.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (reservations, access, compartments, log, kiosk, speech, staff, temperatures):
+    for module in (
+        reservations,
+        access,
+        compartments,
+        commissioning,
+        log,
+        kiosk,
+        speech,
+        staff,
+        temperatures,
+    ):
         api.include_router(module.router)
     if runtime.simulate:
         api.include_router(sim.router)

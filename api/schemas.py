@@ -151,3 +151,8 @@ class CompartmentOut(BaseModel):
     since: datetime | None = Field(
         default=None, description="occupied: since the deposit; out of service: since then"
     )
+    commission: str | None = Field(
+        default=None,
+        description="the last commissioning's outcome (ok, no_door, other_door, not_shut; "
+        "null: never tested); one that failed is not booked until it passes",
+    )

@@ -43,6 +43,7 @@ def _out(comp: Compartment, res: Reservation | None, opening: Opening | None) ->
         reservation_id=None if res is None else res.id,
         opening=None if opening is None else opening.purpose.value,
         since=comp.out_since if not comp.in_service else None if res is None else res.deposited_at,
+        commission=comp.commission,
     )
 
 

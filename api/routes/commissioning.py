@@ -1,0 +1,160 @@
+"""Commissioning at the box (issue 18): staff, or an installer with the admin token
+(``locker commission``), test every free compartment's door in turn."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from api.auth import Operator
+from api.deps import RuntimeDep
+from api.schemas import _In
+from locker.config import Settings
+from locker.domain.commissioning import STEP_S, Result, Run
+from locker.runtime import Runtime
+
+router = APIRouter(prefix="/staff/commissioning", tags=["staff"])
+
+
+class StartIn(_In):
+    compartments: list[str] | None = Field(
+        default=None, description="only these (default: every free compartment)"
+    )
+
+
+class TapIn(_In):
+    compartment: str | None = Field(description="the door that opened; null: none did")
+
+
+class Fix(BaseModel):
+    """The wiring of ``compartment`` as the test found it: put these in its config."""
+
+    compartment: str
+    relay_pin: int | None = None
+    reed_pin: int | None = None
+    board: int | None = None
+    lock: int | None = None
+
+
+class ResultOut(BaseModel):
+    compartment: str
+    outcome: str = Field(description="ok, no_door, other_door or not_shut")
+    other: str | None = Field(description="other_door: the door that opened instead")
+    fix: Fix | None = Field(description="other_door: the corrected wiring of that door")
+
+
+class StepOut(BaseModel):
+    compartment: str = Field(description="the compartment whose relay was pulsed")
+    pulsed_at: datetime
+    opened: list[str] = Field(description="doors read open since the pulse")
+    tapped: str | None = Field(description="the door the person said opened")
+
+
+class RunOut(BaseModel):
+    active: bool
+    hardware: str = Field(description="gpio: each door's switch tells; kerong: tap the door")
+    step_s: float = Field(description="a step nobody answers ends this long after its pulse")
+    started_at: datetime | None = Field(description="null: no run since the service started")
+    ended_at: datetime | None
+    step: StepOut | None
+    remaining: list[str]
+    results: list[ResultOut]
+
+
+def _fix(settings: Settings, result: Result) -> Fix | None:
+    """X's relay opened door Y: Y is driven by X's relay (or lock) and read by its own
+    switch. The pair to give Y in the config."""
+    if result.outcome != "other_door" or result.other is None:
+        return None
+    if settings.doors.hardware == "kerong":
+        board, lock = settings.kerong_locks()[result.compartment]
+        return Fix(compartment=result.other, board=board, lock=lock)
+    comps = {c.id: c for c in settings.compartments}
+    return Fix(
+        compartment=result.other,
+        relay_pin=comps[result.compartment].relay_pin,
+        reed_pin=comps[result.other].reed_pin,
+    )
+
+
+def _out(runtime: Runtime, run: Run | None) -> RunOut:
+    settings = runtime.settings
+    hardware = settings.doors.hardware
+    if run is None:
+        return RunOut(
+            active=False,
+            hardware=hardware,
+            step_s=STEP_S,
+            started_at=None,
+            ended_at=None,
+            step=None,
+            remaining=[],
+            results=[],
+        )
+    step = run.step
+    return RunOut(
+        active=run.active,
+        hardware=hardware,
+        step_s=STEP_S,
+        started_at=run.started_at,
+        ended_at=run.ended_at,
+        step=None
+        if step is None
+        else StepOut(
+            compartment=step.compartment,
+            pulsed_at=step.pulsed_at,
+            opened=list(step.opened),
+            tapped=step.tapped or None,
+        ),
+        remaining=list(run.queue),
+        results=[
+            ResultOut(
+                compartment=r.compartment,
+                outcome=r.outcome,
+                other=r.other,
+                fix=_fix(settings, r),
+            )
+            for r in run.results
+        ],
+    )
+
+
+@router.get("", response_model=RunOut, summary="The commissioning run")
+def current(_who: Operator, runtime: RuntimeDep) -> RunOut:
+    """The run going on, or the last one since the service started."""
+    return _out(runtime, runtime.service.commission_run())
+
+
+@router.post("", response_model=RunOut, status_code=201, summary="Start commissioning")
+def start(body: StartIn, _who: Operator, runtime: RuntimeDep) -> RunOut:
+    """Pulse the first free compartment (``door.opened``, reason ``commission``); the
+    others follow one by one. An occupied compartment is never opened."""
+    sensed = runtime.settings.doors.hardware == "gpio"
+    run = runtime.service.commission_start(sensed, body.compartments)
+    return _out(runtime, run)
+
+
+@router.post("/tap", response_model=RunOut, summary="The door that opened")
+def tap(body: TapIn, _who: Operator, runtime: RuntimeDep) -> RunOut:
+    """Say which door opened (null: none). On lock boards the step then ends once the
+    pulsed lock reads shut; with door switches, at once."""
+    return _out(runtime, runtime.service.commission_tap(body.compartment))
+
+
+@router.post("/done", response_model=RunOut, summary="The door is shut again")
+def done(_who: Operator, runtime: RuntimeDep) -> RunOut:
+    """Judge the step now, from what the switches read."""
+    return _out(runtime, runtime.service.commission_done())
+
+
+@router.post("/repeat", response_model=RunOut, summary="Pulse the door again")
+def repeat(_who: Operator, runtime: RuntimeDep) -> RunOut:
+    return _out(runtime, runtime.service.commission_repeat())
+
+
+@router.delete("", response_model=RunOut, summary="Stop commissioning")
+def stop(_who: Operator, runtime: RuntimeDep) -> RunOut:
+    """End the run; what was judged is kept and reported (``locker.commissioned``)."""
+    return _out(runtime, runtime.service.commission_stop())
