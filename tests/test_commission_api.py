@@ -6,6 +6,7 @@ swapped in the config. The test plays the cabinet's physics and the person at it
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from firmware_bridge.sim import SimulatedCabinet
+from locker.hardware import Hand
 from locker.pins import DEMO_STAFF_PIN
 from locker.runtime import Runtime, build
 from tests.conftest import ADMIN, FAST_DOORS, KIOSK, NO_MQTT
@@ -35,6 +37,18 @@ def run_state(client: TestClient, headers: dict[str, str]) -> dict[str, Any]:
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
+
+
+def pulsed(hand: Hand, cid: str) -> bool:
+    return hand.relay_pulses(cid) == 1
+
+
+def judged(client: TestClient, headers: dict[str, str], cid: str) -> bool:
+    return any(x["compartment"] == cid for x in run_state(client, headers)["results"])
+
+
+def seen_open(client: TestClient, headers: dict[str, str], door: str) -> bool:
+    return door in run_state(client, headers)["step"]["opened"] or door in REED
 
 
 class GpioPhysics:
@@ -74,23 +88,15 @@ def test_swapped_missing_and_reversed_wiring_found_on_gpio_pins(
     for cid in tested:
         step = run_state(client, staff)["step"]
         assert step["compartment"] == cid
-        wait_for(lambda c=cid: physics.hand.relay_pulses(c) == 1, what=f"{cid}'s relay pulse")
+        wait_for(partial(pulsed, physics.hand, cid), what=f"{cid}'s relay pulse")
         door = RELAY_OPENS.get(cid, cid)
         if door is not None:
             physics.door(door, True)  # the person pulls the door that popped ...
-            wait_for(
-                lambda d=door: (
-                    d in run_state(client, staff)["step"]["opened"] or REED.get(d) is not None
-                ),
-                what=f"{door} read open",
-            )
+            wait_for(partial(seen_open, client, staff, door), what=f"{door} read open")
             physics.door(door, False)  # ... and shuts it again
         if door is None or REED.get(door) is not None:  # nothing the switches can settle
             assert client.post(f"{API}/done", headers=staff).is_success
-        wait_for(
-            lambda c=cid: any(x["compartment"] == c for x in run_state(client, staff)["results"]),
-            what=f"{cid} judged",
-        )
+        wait_for(partial(judged, client, staff, cid), what=f"{cid} judged")
     body = run_state(client, staff)
     assert body["active"] is False and body["step"] is None
     pins = {c.id: (c.relay_pin, c.reed_pin) for c in runtime.settings.compartments}
@@ -179,17 +185,12 @@ def test_a_swapped_lock_number_found_on_kerong_boards(tmp_path: Path) -> None:
         assert r.status_code == 201 and r.json()["hardware"] == "kerong"
         for cid in ("A1", "B1", "C1"):
             assert run_state(client, ADMIN)["step"]["compartment"] == cid
-            wait_for(lambda c=cid: hand.relay_pulses(c) == 1, what=f"{cid} unlocked")
+            wait_for(partial(pulsed, hand, cid), what=f"{cid} unlocked")
             popped = behind[locks[cid][1]]
             r = client.post(f"{API}/tap", json={"compartment": popped}, headers=ADMIN)
             assert r.is_success, r.text
             hand.set_door(cid, False)  # the door pushed shut: the pulsed lock latches
-            wait_for(
-                lambda c=cid: any(
-                    x["compartment"] == c for x in run_state(client, ADMIN)["results"]
-                ),
-                what=f"{cid} judged",
-            )
+            wait_for(partial(judged, client, ADMIN, cid), what=f"{cid} judged")
         results = run_state(client, ADMIN)["results"]
     assert [(x["compartment"], x["outcome"], x["other"], x["fix"]) for x in results] == [
         ("A1", "ok", None, None),

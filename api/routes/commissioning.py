@@ -56,11 +56,13 @@ class RunOut(BaseModel):
     active: bool
     hardware: str = Field(description="gpio: each door's switch tells; kerong: tap the door")
     step_s: float = Field(description="a step nobody answers ends this long after its pulse")
-    started_at: datetime | None = Field(description="null: no run since the service started")
-    ended_at: datetime | None
-    step: StepOut | None
-    remaining: list[str]
-    results: list[ResultOut]
+    started_at: datetime | None = Field(
+        default=None, description="null: no run since the service started"
+    )
+    ended_at: datetime | None = None
+    step: StepOut | None = None
+    remaining: list[str] = []
+    results: list[ResultOut] = []
 
 
 def _fix(settings: Settings, result: Result) -> Fix | None:
@@ -83,16 +85,7 @@ def _out(runtime: Runtime, run: Run | None) -> RunOut:
     settings = runtime.settings
     hardware = settings.doors.hardware
     if run is None:
-        return RunOut(
-            active=False,
-            hardware=hardware,
-            step_s=STEP_S,
-            started_at=None,
-            ended_at=None,
-            step=None,
-            remaining=[],
-            results=[],
-        )
+        return RunOut(active=False, hardware=hardware, step_s=STEP_S)
     step = run.step
     return RunOut(
         active=run.active,
