@@ -180,8 +180,9 @@ def parser() -> argparse.ArgumentParser:
         "--staff", action="store_true", help="a staff PIN (8 digits or more): staff_pin_hashes"
     )
     h.set_defaults(func=hash_pin_command)
-    from locker import conciergerie
+    from locker import commission, conciergerie
 
+    commission.add_parser(sub)
     conciergerie.add_parser(sub)
     return top
 
