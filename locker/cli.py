@@ -108,9 +108,7 @@ def backup_command(args: argparse.Namespace) -> int:
         settings = _load(args.config, simulate=False)
         done = backup(Path(settings.storage.path), Path(args.path))
     except ConfigError as exc:
-        print("locker backup: bad configuration:", file=sys.stderr)
-        for line in exc.problems:
-            print(f"  {line}", file=sys.stderr)
+        exc.report("locker backup: bad configuration:")
         return 1
     except BackupError as exc:
         print(f"locker backup: {exc}", file=sys.stderr)

@@ -149,9 +149,7 @@ def command(args: argparse.Namespace) -> int:
         only = [c.strip().upper() for c in args.only.split(",")] if args.only else None
         run = walk(api, only, sys.stdout, sys.stdin)
     except ConfigError as exc:
-        print("locker commission: bad configuration:", file=sys.stderr)
-        for line in exc.problems:
-            print(f"  {line}", file=sys.stderr)
+        exc.report("locker commission: bad configuration:")
         return 2
     except ApiError as exc:
         print(f"locker commission: {exc}", file=sys.stderr)

@@ -7,6 +7,7 @@ loudly with its location instead of being ignored.
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -419,3 +420,9 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
+
+    def report(self, heading: str) -> None:
+        """Print ``heading`` and every problem on its own line, to stderr."""
+        print(heading, file=sys.stderr)
+        for line in self.problems:
+            print(f"  {line}", file=sys.stderr)

@@ -110,9 +110,9 @@ def test_a_run_from_the_terminal(service: ServiceProcess) -> None:
 def test_a_second_run_is_refused_and_said_so(service: ServiceProcess) -> None:
     admin = service.client("demo-admin")
     assert admin.post("/api/v1/staff/commissioning", json={"compartments": ["A1"]}).is_success
+    argv = [sys.executable, "-m", "locker.cli", "commission", "--url", service.url]
     out = subprocess.run(
-        [sys.executable, "-m", "locker.cli", "commission", "--url", service.url]
-        + ["--token", "demo-admin"],
+        [*argv, "--token", "demo-admin"],
         cwd=ROOT,
         capture_output=True,
         text=True,
