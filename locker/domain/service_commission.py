@@ -3,16 +3,15 @@ at a time, in memory (a restart ends it; the outcomes already recorded stay)."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from locker.domain import commissioning, doors
 from locker.domain.commissioning import Run
 from locker.domain.errors import Conflict
 from locker.domain.service_staff import StaffService
 from locker.domain.state import Txn
-
-T = TypeVar("T")
 
 
 class CommissionService(StaffService):
@@ -28,7 +27,7 @@ class CommissionService(StaffService):
             if self._commission is not None and self._commission.active:
                 raise Conflict("a commissioning run is already going on")
             self._commission = commissioning.start(txn, sensed, only)
-            return self._commission
+            return copy.deepcopy(self._commission)
 
         return self._run(work)
 
@@ -49,8 +48,9 @@ class CommissionService(StaffService):
         return self._on_run(commissioning.stop)
 
     def commission_run(self) -> Run | None:
-        """The current run, or the last one since the start (None: none yet)."""
-        return self._view(lambda state: self._commission)
+        """The current run, or the last one since the start (None: none yet): a copy,
+        as every run this class answers (door changes go on changing the run)."""
+        return self._view(lambda state: copy.deepcopy(self._commission))
 
     def _on_run(self, act: Callable[[Txn, Run], None]) -> Run:
         def work(txn: Txn) -> Run:
@@ -58,7 +58,7 @@ class CommissionService(StaffService):
             if run is None or not run.active:
                 raise Conflict("no commissioning run is going on")
             act(txn, run)
-            return run
+            return copy.deepcopy(run)
 
         return self._run(work)
 
