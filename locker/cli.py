@@ -180,9 +180,10 @@ def parser() -> argparse.ArgumentParser:
         "--staff", action="store_true", help="a staff PIN (8 digits or more): staff_pin_hashes"
     )
     h.set_defaults(func=hash_pin_command)
-    from locker import conciergerie
+    from locker import conciergerie, setup
 
     conciergerie.add_parser(sub)
+    setup.add_parser(sub)
     return top
 
 
