@@ -107,8 +107,12 @@ def loaded(root: Path) -> Settings:
 
 
 def secrets_shown(out: str) -> list[str]:
-    tail = out.partition("shown this once")[2]
-    return [line.split()[-1] for line in tail.splitlines() if line.startswith("  ")]
+    shown = []
+    for line in out.partition("write them down now.\n")[2].splitlines():
+        if not line.startswith("  "):
+            break
+        shown.append(line.split()[-1])
+    return shown
 
 
 def tree(root: Path) -> dict[str, tuple[int, int, int, str]]:

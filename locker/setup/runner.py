@@ -314,21 +314,28 @@ class Setup:
         )
         for line in warnings:
             print(line)
-        for step in self.steps:
-            print("  " + step.line)
-            if step.do is not None and not dry:
-                step.do()
         if dry:
+            for step in self.steps:
+                print("  " + step.line)
             if made.secrets:
                 print("  + made and shown once: " + ", ".join(what for what, _ in made.secrets))
             return 0
+        try:
+            for step in self.steps:
+                print("  " + step.line)
+                if step.do is not None:
+                    step.do()
+        finally:  # once they are in the file, a step failing after must not lose them
+            config = self.root(CONFIG)
+            if config.is_file() and config.read_text(encoding="utf-8") == text:
+                self._show(made)
         ok = self.check()
         if unit.systemd_running(self.root):
-            if ok:
-                self._tool(unit.start(self.changed))
-            else:
-                print("locker.service not started: fix the config, then run setup again")
-        self._show(made)
+            if not ok:
+                print(f"{unit.NAME} not started: fix the config, then run setup again")
+                return 1
+            self._tool(unit.start(self.changed))
+            print(f"{unit.NAME} started: journalctl -u locker -f")
         return 0 if ok else 1
 
     @staticmethod
@@ -336,7 +343,7 @@ class Setup:
         if not made.secrets:
             return
         width = max(len(what) for what, _ in made.secrets)
-        print("\nMade now and shown this once (setup keeps them and never shows them again;")
+        print("Made now and shown this once (setup keeps them and never shows them again;")
         print("the PINs are kept only as hashes): write them down now.")
         for what, value in made.secrets:
             print(f"  {what:<{width}}  {value}")
