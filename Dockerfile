@@ -33,6 +33,8 @@ COPY pyproject.toml README.md ./
 COPY locker ./locker
 COPY api ./api
 COPY firmware_bridge ./firmware_bridge
+# the example config and the unit: data files of the wheel, for `locker setup`
+COPY config ./config
 RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[pi]"
 
 # Stage 2: the wheels installed in a venv; no build tool, no pip cache, no root.

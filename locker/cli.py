@@ -31,10 +31,23 @@ def _doors_override(hardware: str | None) -> dict[str, Any]:
     return {"doors": {"hardware": hardware}} if hardware else {}
 
 
+SETUP = "sudo locker setup"
+
+
 def serve(args: argparse.Namespace) -> int:
+    path = config_path(args.config)
+    if not args.simulate and (path is None or not path.exists()):
+        # one line: it is what the journal shows of a cabinet never set up
+        missing = (
+            f"{path} does not exist" if path else "no configuration (--config or $LOCKER_CONFIG)"
+        )
+        print(f"locker: refusing to start: {missing}: run `{SETUP}`", file=sys.stderr)
+        return 1
+    hint = False
     try:
         settings = _load(args.config, args.simulate, args.hardware)
         problems = [] if args.simulate else settings.hardware_problems()
+        hint = bool(problems)
         try:  # said with the others: a real cabinet never starts on a made-up time
             sim_clock_from_env(os.environ, args.simulate)
         except SimClockError as exc:
@@ -45,6 +58,8 @@ def serve(args: argparse.Namespace) -> int:
         print("locker: refusing to start:", file=sys.stderr)
         for line in exc.problems:
             print(f"  {line}", file=sys.stderr)
+        if hint:  # demo or missing secrets: what setup makes, keeping the rest of the file
+            print(f"  run `{SETUP}`: it replaces these and keeps the rest", file=sys.stderr)
         return 1
     from locker.logs import setup_logging
 
@@ -178,10 +193,11 @@ def parser() -> argparse.ArgumentParser:
         "--staff", action="store_true", help="a staff PIN (8 digits or more): staff_pin_hashes"
     )
     h.set_defaults(func=hash_pin_command)
-    from locker import commission, conciergerie
+    from locker import commission, conciergerie, setup
 
     commission.add_parser(sub)
     conciergerie.add_parser(sub)
+    setup.add_parser(sub)
     return top
 
 

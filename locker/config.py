@@ -344,8 +344,15 @@ class Settings(BaseSettings):
             problems.append(f"kiosk.courier_pin_hashes: the demo PIN {DEMO_PIN} is not allowed")
         if verify_pin(DEMO_STAFF_PIN, self.kiosk.staff_pin_hashes):
             problems.append(f"kiosk.staff_pin_hashes: the demo PIN {DEMO_STAFF_PIN} is not allowed")
-        key = key_problem(self.security.secret_key, self.security.key_file)
-        if key is not None:
+        key_file = self.security.key_file
+        key = key_problem(self.security.secret_key, key_file)
+        if not self.security.secret_key and key_file is not None and not key_file.is_absolute():
+            # NOTE: the unit's working directory is the database's: the key would sit beside it
+            problems.append(
+                f"security.key_file: {key_file} is a relative path: give an absolute one, out "
+                "of the database's directory (/etc/locker/locker.key)"
+            )
+        elif key is not None:
             problems.append(f"security: {key}")
         if self.doors.share_mock_pins:
             problems.append("doors.share_mock_pins: mock pins only exist in simulation")
