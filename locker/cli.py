@@ -14,13 +14,14 @@ from locker.clock import SimClockError, sim_clock_from_env
 from locker.config import ConfigError, Settings, config_path, load_settings
 
 HARDWARE = ("gpio", "kerong")
-EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config" / "locker.example.toml"
 
 
 def _load(path_arg: str | None, simulate: bool, hardware: str | None = None) -> Settings:
     path = config_path(path_arg)
     if path is None and simulate:
-        path = EXAMPLE_CONFIG
+        from locker.setup.shipped import EXAMPLE, shipped
+
+        path = shipped(EXAMPLE)  # the demo layout, from a checkout or an installed package
     if path is None:
         raise ConfigError(["no configuration: give --config FILE or set LOCKER_CONFIG"])
     return load_settings(path, **_doors_override(hardware))
