@@ -106,6 +106,9 @@ def run_gpio(box: Box, page: Page, tmp_path: Path) -> None:
             if cid == "A2":
                 found["step"] = violations(page, axe)
                 snap(page, tmp_path, "staff-commission-step")
+                page.click("#aid-large")
+                found["step large"] = violations(page, axe)
+                page.click("#aid-large")
             box.move(door, False)  # shut again: the step ends by itself
         elif cid == "C4":  # its switch never reads shut: the person says it is
             box.move(cid, True)
@@ -180,7 +183,7 @@ def test_a_kerong_run_where_the_person_taps_the_door(tmp_path: Path, page: Page)
 def run_kerong(box: Box, page: Page, tmp_path: Path) -> None:
     axe = Axe()
     found: dict[str, list[tuple[str, str]]] = {}
-    behind = {"A1": "A1", "B1": "C1", "C1": "B1"}  # the door each one's lock really holds
+    behind = {"A1": "A1", "B1": "C1", "C1": "B1", "A2": "A2"}  # the door each lock holds
     sign_in(page, box)
     page.click("[data-action=staff-commission]")
     visible(page, "staff-cm-start")
@@ -191,7 +194,7 @@ def run_kerong(box: Box, page: Page, tmp_path: Path) -> None:
     page.click("[data-action=cm-start]")
     visible(page, "staff-cm-step")
     instruction = page.locator("#cm-instruction")
-    for n, cid in enumerate(("A1", "B1", "C1"), start=1):
+    for n, cid in enumerate(("A1", "B1", "C1", "A2"), start=1):
         expect(page.locator("#cm-heading")).to_have_text(f"Mise en service ({n}/12)", timeout=SLOW)
         expect(instruction).to_have_text(
             f"Porte {cid} : touchez sur le dessin la porte qui s'est ouverte."
@@ -212,23 +215,32 @@ def run_kerong(box: Box, page: Page, tmp_path: Path) -> None:
         if cid == "B1":
             found["kerong step"] = violations(page, axe)
             snap(page, tmp_path, "staff-commission-kerong")
-        box.hand.post(f"/api/v1/sim/doors/{cid}/close")  # pushed shut: the lock latches
-    expect(page.locator("#cm-heading")).to_have_text("Mise en service (4/12)", timeout=SLOW)
-    expect(page.locator("#cm-last")).to_have_text(
-        "Dernier essai, C1 : la porte B1 s'est ouverte à la place."
-    )
+        if cid == "A2":  # said shut, but the lock does not latch (the door not pushed home)
+            page.click("#cm-done")
+        else:
+            box.hand.post(f"/api/v1/sim/doors/{cid}/close")  # pushed shut: the lock latches
+        if cid == "C1":
+            expect(page.locator("#cm-last")).to_have_text(
+                "Dernier essai, C1 : la porte B1 s'est ouverte à la place.", timeout=SLOW
+            )
+    expect(page.locator("#cm-heading")).to_have_text("Mise en service (5/12)", timeout=SLOW)
+    # the button pressed went with its step: the focus goes to the drawing's doors
+    expect(page.locator("#cm-cabinet button:focus")).to_have_count(1)
     page.click("#cm-stop")
     visible(page, "staff-cm-results")
     expect(page.locator("#cm-results-heading")).to_have_text("Mise en service arrêtée")
-    expect(page.locator("#cm-summary")).to_have_text("3 casier(s) essayé(s), 2 à corriger.")
+    expect(page.locator("#cm-summary")).to_have_text("4 casier(s) essayé(s), 3 à corriger.")
     fix = "Mettre board = 0, lock = {} pour {} dans la configuration."
     assert rows(page) == [
         f"B1 | ✗ À corriger | La porte C1 s'est ouverte à la place. {fix.format(3, 'C1')}",
         f"C1 | ✗ À corriger | La porte B1 s'est ouverte à la place. {fix.format(2, 'B1')}",
+        "A2 | ✗ À corriger | Le verrou n'a pas été lu refermé : porte mal poussée ou verrou "
+        "bloqué.",
         "A1 | ✓ Bon | La porte s'ouvre et se referme.",
     ]
     found["kerong results"] = violations(page, axe)
     run = box.admin.get(API).json()
     assert run["active"] is False and run["hardware"] == "kerong"
-    assert [r["outcome"] for r in run["results"]] == ["ok", "other_door", "other_door"]
+    outcomes = [r["outcome"] for r in run["results"]]
+    assert outcomes == ["ok", "other_door", "other_door", "not_shut"]
     assert found == {key: [] for key in found}

@@ -15,7 +15,8 @@ const PATH = "/staff/commissioning";
 const POLL_MS = 1000;
 
 export function createCommission(ctx) {
-  // ctx: { t, lang(), layout, comps(), call(method, path, body, once), show(name), screen(), touch() }
+  // ctx: { t, lang(), layout, comps(), call(method, path, body, once), show(name), screen(), touch(),
+  //        failed(result) }
   const $ = (id) => document.getElementById(id);
   let run = null; // the service's answer: { active, hardware, step, remaining, results, … }
   let timer = null;
@@ -46,9 +47,10 @@ export function createCommission(ctx) {
     // the staff action: the start screen, or the run going on (started here or elsewhere)
     note = "";
     stopped = false;
-    const body = await fetchRun();
-    if (!body) return render();
-    run = body;
+    const r = await ctx.call("GET", PATH);
+    if (!r) return;
+    if (!r.ok) return ctx.failed(r); // said on the staff screen
+    run = r.body;
     if (run.active) return enterStep();
     ctx.show("staff-cm-start");
   }
@@ -255,6 +257,10 @@ export function createCommission(ctx) {
       drawGrid(box, ctx.layout, describe, kerong() ? tap : null); // on Kerong each door is a button
     }
     $("cm-done").hidden = kerong() && !step.tapped; // before a tap, "shut" would mean no door
+    if (document.activeElement === document.body) {
+      // the button pressed went with its step: the next one's first target instead
+      (box.querySelector("button") || $("cm-none")).focus({ preventScroll: true });
+    }
   }
 
   function renderResults() {

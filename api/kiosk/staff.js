@@ -421,6 +421,7 @@ export function createStaff(ui) {
     show: (name) => ui.show(name),
     screen: ui.screen,
     touch,
+    failed,
   });
 
   const ACTIONS = {
