@@ -99,7 +99,8 @@ function show(screen, { timeout } = {}) {
   });
   render();
   speak();
-  const target = document.querySelector(`#screen-${screen} [data-autofocus], #screen-${screen} button, #screen-${screen} input`);
+  const within = `#screen-${screen}`; // data-autofocus first, else the first button or field
+  const target = document.querySelector(`${within} [data-autofocus]`) || document.querySelector(`${within} button, ${within} input`);
   if (target && screen !== "door") target.focus({ preventScroll: true });
 }
 

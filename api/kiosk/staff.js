@@ -2,12 +2,14 @@
    kept in this module's memory only (never in storage, never in a URL). The screens: the
    cabinet at a glance with the alarms, one compartment's detail (open with a reason and
    follow the door, service, take back, release), this kiosk's lockout, the temperatures;
-   the audit is in staff-audit.js. The staff API never gives a code or a QR. */
+   the audit is in staff-audit.js, the commissioning (Mise en service) in
+   staff-commission.js. The staff API never gives a code or a QR. */
 "use strict";
 
 import { drawGrid } from "/kiosk/cabinet.js";
 import { call, send } from "/kiosk/net.js";
 import { createAudit } from "/kiosk/staff-audit.js";
+import { createCommission } from "/kiosk/staff-commission.js";
 import { showTemps } from "/kiosk/staff-temps.js";
 
 const POLL_MS = 2000; // the compartments, while a staff screen is shown (kiosk token)
@@ -75,11 +77,14 @@ export function createStaff(ui) {
     clearTimeout(idleTimer);
     timers.forEach(clearInterval);
     timers = [];
+    // a commissioning run going on stops: nobody is left to watch the doors it opens
+    const stopped = commission.running() && old ? call("DELETE", "/staff/commissioning", null, old) : null;
     audit.reset();
+    commission.reset();
     selected = choice = follow = null;
     comps = {};
     alarms = [];
-    if (tellService && old) call("DELETE", "/staff/session", null, old);
+    if (tellService && old) Promise.resolve(stopped).then(() => call("DELETE", "/staff/session", null, old));
     ui.home();
   }
 
@@ -137,6 +142,7 @@ export function createStaff(ui) {
       follow.state = open ? "open" : follow.seenOpen ? "shut" : follow.state;
     }
     audit.onDoor(id, open);
+    commission.onDoor(id, open);
     render();
     poll(); // the rest (reservation, service) from the service
   }
@@ -296,6 +302,7 @@ export function createStaff(ui) {
     if (s === "staff") renderCabinet();
     else if (s === "staff-door") renderDetail();
     else if (s === "staff-audit") audit.render();
+    else if (s.startsWith("staff-cm-")) commission.render();
   }
 
   /* ---------- actions ---------- */
@@ -387,6 +394,8 @@ export function createStaff(ui) {
 
   function back() {
     if (ui.screen() === "staff-door" && choice) return setChoice(null);
+    if (ui.screen() === "staff-cm-step") return; // a step runs: "Arrêter" ends it, never a stray key
+    commission.reset();
     selected = choice = null;
     note = "";
     audit.reset();
@@ -401,6 +410,18 @@ export function createStaff(ui) {
     call: staffCall,
     show: (name) => ui.show(name),
     grid,
+  });
+
+  const commission = createCommission({
+    t,
+    lang: ui.lang,
+    layout: ui.layout,
+    comps: () => comps,
+    call: staffCall,
+    show: (name) => ui.show(name),
+    screen: ui.screen,
+    touch,
+    failed,
   });
 
   const ACTIONS = {
@@ -418,6 +439,7 @@ export function createStaff(ui) {
     "au-occupied": () => audit.answer("occupied"),
     "au-next": () => audit.next(),
     "au-stop": () => audit.stop(),
+    ...commission.actions,
   };
 
   // every touch or key while signed in keeps the session; nothing else does
