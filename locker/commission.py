@@ -159,6 +159,8 @@ def command(args: argparse.Namespace) -> int:
             api.call("DELETE")
         return 2
     results = run["results"]
+    if run.get("stopped") == "timeout":
+        print(f"\nStopped: nobody answered for {run['step_s']:.0f} s.")
     print("\nResults:")
     print("\n".join(table(results)) or "  (nothing tested)")
     failed = [r for r in results if r["outcome"] != "ok"]

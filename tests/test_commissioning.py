@@ -157,20 +157,47 @@ def test_the_person_taps_the_door_on_lock_boards(harness: Harness) -> None:
     }
 
 
-def test_a_step_nobody_answers_ends_on_its_own(harness: Harness) -> None:
+def test_a_step_nobody_answers_stops_the_run(harness: Harness) -> None:
+    """The kiosk page went away: the run does not go on popping doors and marking each
+    one failed; the step's compartment keeps its former outcome."""
     h = harness
-    run = h.service.commission_start(sensed=True, only=["A1", "B1"])
-    h.clock.advance(commissioning.STEP_S + 1)
+    h.service.commission_start(sensed=True, only=["A1", "B1", "C1"])
+    h.service.commission_tap(None)  # A1: no door opened
+    h.clock.advance(commissioning.STEP_S - 1)
+    h.service.tick()
+    assert now(h).active
+    h.clock.advance(2)
     h.service.tick()
     run = now(h)
+    assert not run.active and run.stopped == "timeout"
     assert outcomes(run) == {"A1": ("no_door", None)}
-    assert run.step is not None and run.step.compartment == "B1"
-    run = h.service.commission_stop()
-    assert not run.active and outcomes(run) == {"A1": ("no_door", None)}
+    assert h.doors.unlocked == ["A1", "B1"]  # C1 never popped
     comps = h.service.compartments_by_id()
-    assert comps["B1"].commission is None  # not judged: as before
+    assert comps["B1"].commission is None and comps["C1"].commission is None
+    assert not [c for c, _, o in h.service.compartments() if o is not None]  # no cycle left
     with pytest.raises(Conflict):
         h.service.commission_done()
+    results = [
+        e.data["results"] for e in h.service.events(0, 100) if e.type == "locker.commissioned"
+    ]
+    assert results == [[{"compartment": "A1", "outcome": "no_door", "other": None}]]
+
+
+def test_a_tap_before_the_board_reads_the_lock_open_waits_for_the_latch(
+    harness: Harness,
+) -> None:
+    """Kerong boards are polled: a tap may come before the unlocked lock is read open.
+    The step is judged only once that lock is seen to latch again."""
+    h = harness
+    h.service.commission_start(sensed=False, only=["A1", "B1"])
+    run = h.service.commission_tap("A1")  # the board has not been read yet
+    assert run.step is not None and run.step.compartment == "A1" and not run.results
+    h.service.door_changed("A1", True)  # the poll reads the lock open ...
+    assert now(h).step is not None and not now(h).results
+    h.service.door_changed("A1", False)  # ... and latched once pushed shut
+    assert outcomes(now(h)) == {"A1": ("ok", None)}
+    h.service.commission_stop()
+    assert now(h).stopped == "staff"
 
 
 def test_outcomes_survive_a_restart_and_a_run_does_not(harness: Harness) -> None:

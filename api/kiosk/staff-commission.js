@@ -266,7 +266,8 @@ export function createCommission(ctx) {
   function renderResults() {
     const results = run ? run.results : [];
     const bad = results.filter((r) => r.outcome !== "ok");
-    set("cm-results-heading", t(stopped ? "cm_stopped" : "cm_finished"));
+    const why = (run && run.stopped) || (stopped ? "staff" : null); // said by the service
+    set("cm-results-heading", t(why === "timeout" ? "cm_timed_out" : why ? "cm_stopped" : "cm_finished"));
     let summary = t("cm_nothing");
     if (results.length) summary = bad.length ? t("cm_summary", { n: results.length, m: bad.length }) : t("cm_summary_none", { n: results.length });
     set("cm-summary", summary);

@@ -55,11 +55,16 @@ class StepOut(BaseModel):
 class RunOut(BaseModel):
     active: bool
     hardware: str = Field(description="gpio: each door's switch tells; kerong: tap the door")
-    step_s: float = Field(description="a step nobody answers ends this long after its pulse")
+    step_s: float = Field(description="a step nobody answers stops the run this long after")
     started_at: datetime | None = Field(
         default=None, description="null: no run since the service started"
     )
     ended_at: datetime | None = None
+    stopped: str | None = Field(
+        default=None,
+        description="why it ended before the last compartment: staff (stopped), timeout "
+        f"(a step nobody answered in {STEP_S:.0f} s)",
+    )
     step: StepOut | None = None
     remaining: list[str] = []
     results: list[ResultOut] = []
@@ -93,6 +98,7 @@ def _out(runtime: Runtime, run: Run | None) -> RunOut:
         step_s=STEP_S,
         started_at=run.started_at,
         ended_at=run.ended_at,
+        stopped=run.stopped,
         step=None
         if step is None
         else StepOut(

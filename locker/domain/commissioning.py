@@ -27,7 +27,7 @@ from locker.domain.model import Purpose
 from locker.domain.state import Txn
 
 OUTCOMES = ("ok", "no_door", "other_door", "not_shut")
-STEP_S = 120.0  # a step no one answers ends on its own this long after its pulse
+STEP_S = 120.0  # a step no one answers stops the run this long after its pulse
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +58,7 @@ class Run:
     step: Step | None = None
     results: list[Result] = field(default_factory=list)
     ended_at: datetime | None = None
+    stopped: str | None = None  # why it ended before the last compartment: staff, timeout
 
     @property
     def active(self) -> bool:
@@ -149,7 +150,11 @@ def tap(txn: Txn, run: Run, opened: str | None) -> None:
     if opened is not None:
         txn.compartment(opened)  # NotFound for a door not in the layout
     step.tapped = opened or ""
-    if opened is None or run.sensed or not txn.compartment(step.compartment).door_open:
+    cid = step.compartment
+    # NOTE: a lock board is read every few hundred ms: a lock not yet seen open may be
+    # about to be, and must then be seen to latch before the step is judged.
+    latched = cid in step.opened and not txn.compartment(cid).door_open
+    if opened is None or run.sensed or latched:
         _finish(txn, run, *_judge(txn, run))
 
 
@@ -167,19 +172,23 @@ def repeat(txn: Txn, run: Run) -> None:
     step.pulsed_at = txn.now
 
 
-def stop(txn: Txn, run: Run) -> None:
+def stop(txn: Txn, run: Run, why: str = "staff") -> None:
     """End the run now: the compartment under test keeps its former outcome."""
     if run.step is not None:
         txn.end_opening(run.step.compartment)
     run.queue.clear()
     run.step = None
     run.ended_at = txn.now
+    run.stopped = why
     _report(txn, run)
 
 
 def tick(txn: Txn, run: Run) -> None:
+    """A step nobody answered: nobody is at the cabinet any more (the kiosk page went
+    away). The run stops there rather than pop one door after the other and mark each
+    failed; the compartment under test keeps its former outcome."""
     if run.step is not None and (txn.now - run.step.pulsed_at).total_seconds() >= STEP_S:
-        done(txn, run)
+        stop(txn, run, "timeout")
 
 
 def _step(run: Run) -> Step:

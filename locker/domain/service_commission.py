@@ -45,7 +45,7 @@ class CommissionService(StaffService):
 
     def commission_stop(self) -> Run:
         """End the run; the results so far are kept and reported."""
-        return self._on_run(commissioning.stop)
+        return self._on_run(lambda txn, run: commissioning.stop(txn, run))
 
     def commission_run(self) -> Run | None:
         """The current run, or the last one since the start (None: none yet): a copy,
