@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import select
+import signal
 import sys
 import urllib.error
 import urllib.request
@@ -79,8 +80,10 @@ def table(results: list[dict[str, Any]]) -> list[str]:
     lines = []
     for r in results:
         what = OUTCOME[r["outcome"]]
-        if r["outcome"] == "other_door":
-            what = f"{r['other']} opened instead: {fix_text(r.get('fix'))}"
+        if r["outcome"] == "other_door" and r.get("popped") == r["compartment"]:
+            what = f"its door opened, read on {r['other']}'s switch: {fix_text(r.get('fix'))}"
+        elif r["outcome"] == "other_door":
+            what = f"{r.get('popped') or r['other']} opened instead: {fix_text(r.get('fix'))}"
         lines.append(f"  {r['compartment']:<6} {r['outcome']:<11} {what}")
     return lines
 
@@ -94,70 +97,130 @@ def _line(stdin: TextIO, wait_s: float) -> str | None:
     return line.strip().lower() if line else "q"
 
 
-def walk(api: Api, only: list[str] | None, out: TextIO, stdin: TextIO) -> dict[str, Any]:
-    run = api.call("POST", body={"compartments": only} if only else {})
-    total = len(run["remaining"]) + 1
-    sensed = run["hardware"] == "gpio"
-    print(f"Commissioning {total} free compartment(s), {run['hardware']} doors.", file=out)
-    print("Every door shut? Each compartment now opens in turn.", file=out)
-    shown: str | None = None
-    while run["active"]:
-        step = run["step"]
-        if step["compartment"] != shown:
-            shown = step["compartment"]
-            done = len(run["results"])
-            print(f"[{done + 1}/{total}] {shown}: its door was unlocked.", file=out)
-            if sensed:
-                print("  Pull the door that opened, then shut it again.", file=out)
-                print("  (Enter: it is shut · n: no door opened · r: again · q: stop)", file=out)
-            else:
-                print("  Which door opened? Type its id (Enter alone: none opened;", file=out)
-                print("  r: again · q: stop), then push it shut.", file=out)
-            out.flush()
-        answer = _line(stdin, POLL_S)
+class Walk:
+    """One run at the terminal: what was said, so each prompt is printed once."""
+
+    def __init__(self, api: Api, out: TextIO, stdin: TextIO) -> None:
+        self.api, self.out, self.stdin = api, out, stdin
+        self.run: dict[str, Any] = {}
+        self.said: set[tuple[str, str]] = set()
+
+    def say(self, key: tuple[str, str], *lines: str) -> None:
+        if key not in self.said:
+            self.said.add(key)
+            for line in lines:
+                print(line, file=self.out)
+            self.out.flush()
+
+    def go(self, only: list[str] | None) -> dict[str, Any]:
+        self.run = run = self.api.call("POST", body={"compartments": only} if only else {})
+        total = len(run["remaining"]) + 1
+        print(f"Commissioning {total} free compartment(s), {run['hardware']} doors.", file=self.out)
+        print("Every door shut? Each compartment now opens in turn.", file=self.out)
+        while self.run["active"]:
+            self.prompt(total)
+            answer = _line(self.stdin, POLL_S)
+            try:
+                self.run = self.answer(answer)
+            except ApiError as exc:  # a typo, a door not in the layout: ask again
+                if not self.run["active"]:
+                    raise
+                print(f"  {exc}", file=self.out)
+                self.said.discard((self.run["step"]["compartment"], "asked"))
+            self.results()
+        return self.run
+
+    def prompt(self, total: int) -> None:
+        step, sensed = self.run["step"], self.run["hardware"] == "gpio"
+        cid = step["compartment"]
+        if step["waiting"]:
+            self.say(
+                (cid, "waiting"),
+                f"[{len(self.run['results']) + 1}/{total}] {cid}: its door reads OPEN.",
+                "  Shut it: it is tested once it reads shut (Enter: it is shut; q: stop).",
+            )
+            return
+        self.say(
+            (cid, "pulsed"),
+            f"[{len(self.run['results']) + 1}/{total}] {cid}: its door was unlocked.",
+            *(
+                (
+                    "  Pull the door that opened, then shut it again.",
+                    "  (Enter: it is shut · n: no door opened · r: again · q: stop)",
+                )
+                if sensed
+                else (
+                    "  Which door opened? Type its id (Enter alone: none opened;",
+                    "  r: again · q: stop), then push it shut.",
+                )
+            ),
+        )
+        if step["asking"]:
+            moved = ", ".join(d for d in step["opened"] if d != cid)
+            self.say(
+                (cid, "asked"),
+                f"  The switch of {moved} moved, not {cid}'s. Which door really opened?",
+                "  Type its id (Enter: as the switch says).",
+            )
+
+    def answer(self, answer: str | None) -> dict[str, Any]:
+        api, step = self.api, self.run["step"]
+        sensed = self.run["hardware"] == "gpio"
         if answer is None:
-            run = api.call("GET")
-        elif answer == "q":
-            run = api.call("DELETE")
-        elif answer == "r":
-            run = api.call("POST", "/repeat")
-        elif answer == "n" or (answer == "" and not sensed and step["tapped"] is None):
-            run = api.call("POST", "/tap", {"compartment": None})
-        elif answer == "":
-            run = api.call("POST", "/done")
-        elif not sensed:
-            run = api.call("POST", "/tap", {"compartment": answer.upper()})
-            if run["active"] and run["step"]["compartment"] == shown:
-                print("  Push it shut (Enter once it is).", file=out)
-                out.flush()
-        _said(run, shown, out)
-    return run
+            return api.call("GET")
+        if answer == "q":
+            return api.call("DELETE")
+        if answer == "r":
+            return api.call("POST", "/repeat")
+        if answer == "n" or (answer == "" and not sensed and step["tapped"] is None):
+            return api.call("POST", "/tap", {"compartment": None})
+        if answer == "":
+            return api.call("POST", "/done")
+        if sensed and not step["asking"]:
+            print("  Enter, n, r or q (a door's id only when asked).", file=self.out)
+            return api.call("GET")
+        run = api.call("POST", "/tap", {"compartment": answer.upper()})
+        if run["active"] and run["step"]["compartment"] == step["compartment"]:
+            self.say((step["compartment"], "tapped"), "  Push it shut (Enter once it is).")
+        return run
 
-
-def _said(run: dict[str, Any], shown: str | None, out: TextIO) -> None:
-    for r in run["results"]:
-        if r["compartment"] == shown and (not run["active"] or run["step"]["compartment"] != shown):
-            print(f"  -> {table([r])[0].strip()}", file=out)
-            out.flush()
+    def results(self) -> None:
+        for r in self.run["results"]:
+            self.say((r["compartment"], "result"), f"  -> {table([r])[0].strip()}")
 
 
 def command(args: argparse.Namespace) -> int:
-    api: Api | None = None
+    walk: Walk | None = None
+    signal.signal(signal.SIGHUP, _interrupt)  # the SSH session dropped
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         url, token = _target(args)
-        api = Api(url, token)
+        walk = Walk(Api(url, token), sys.stdout, sys.stdin)
         only = [c.strip().upper() for c in args.only.split(",")] if args.only else None
-        run = walk(api, only, sys.stdout, sys.stdin)
+        run = walk.go(only)
     except ConfigError as exc:
         exc.report("locker commission: bad configuration:")
         return 2
     except ApiError as exc:
         print(f"locker commission: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # Ctrl-C: the run stops, what was judged is kept
-        if api is not None:
-            api.call("DELETE")
-        return 2
+    except KeyboardInterrupt:  # Ctrl-C, a hang-up: the run stops, what was judged is kept
+        if walk is None or not walk.run.get("active"):
+            return 2
+        try:
+            run = walk.api.call("DELETE")
+        except ApiError as exc:
+            print(f"\nlocker commission: could not stop the run: {exc}", file=sys.stderr)
+            return 2
+        print("\nStopped.")
+    return _summary(run)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _summary(run: dict[str, Any]) -> int:
     results = run["results"]
     if run.get("stopped") == "timeout":
         print(f"\nStopped: nobody answered for {run['step_s']:.0f} s.")
@@ -170,6 +233,8 @@ def command(args: argparse.Namespace) -> int:
             "Fix the wiring (or the config, as said), then: locker commission --only "
             + ",".join(r["compartment"] for r in failed)
         )
+    if run.get("stopped"):
+        return 2  # not every compartment was tested
     return 1 if failed else 0
 
 

@@ -87,6 +87,10 @@ def test_a_run_from_the_terminal(service: ServiceProcess) -> None:
         term.expect("[2/3] B1")
         wait_for(lambda: pulses(service, "B1") == 1, what="B1 pulsed")
         pull_and_shut(service, "C1")  # B1's relay is wired to C1's lock
+        term.expect("Which door really opened?")
+        term.type("zz")  # a typo: said, and asked again
+        term.expect("no compartment")
+        term.type("c1")
         swapped = term.expect("-> B1")
         assert "other_door" in swapped and "give C1 relay_pin = 17, reed_pin = 23" in swapped
         term.expect("[3/3] C1")
@@ -121,3 +125,19 @@ def test_a_second_run_is_refused_and_said_so(service: ServiceProcess) -> None:
     )
     assert out.returncode == 2
     assert "409" in out.stderr and "already going on" in out.stderr
+
+
+def test_a_dropped_session_stops_the_run(service: ServiceProcess) -> None:
+    """An SSH session that drops (SIGHUP) must not leave doors popping at the cabinet."""
+    argv = [sys.executable, "-m", "locker.cli", "commission", "--url", service.url]
+    term = Terminal([*argv, "--token", "demo-admin"])
+    try:
+        term.expect("[1/")
+        term.proc.send_signal(signal.SIGHUP)
+        assert term.proc.wait(timeout=30) == 2
+    finally:
+        if term.proc.poll() is None:
+            term.proc.kill()
+            term.proc.wait()
+    run = service.client("demo-admin").get("/api/v1/staff/commissioning").json()
+    assert run["active"] is False and run["stopped"] == "staff"

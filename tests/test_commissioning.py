@@ -15,14 +15,17 @@ from tests.helpers import book
 
 class Cabinet:
     """The physical truth behind the config: ``relay_opens[X]`` is the door X's relay
-    really opens (None: not wired); ``reed[D]`` how D's switch reads: ``ok``,
+    really opens (None: not wired); ``switch_of[D]`` the compartment whose reed pin
+    door D's switch is really wired to; ``reed[S]`` how switch S reads: ``ok``,
     ``missing`` (always open) or ``reversed`` (open when shut)."""
 
     def __init__(self, h: Harness) -> None:
         self.h = h
         self.relay_opens: dict[str, str | None] = {}
+        self.switch_of: dict[str, str] = {}
         self.reed: dict[str, str] = {}
         self.seen = 0
+        self.popped: str | None = None  # the door that opened at the last pulse
 
     def reads_open(self, door: str, physically_open: bool) -> bool:
         how = self.reed.get(door, "ok")
@@ -35,16 +38,19 @@ class Cabinet:
         self.h.service.reconcile_doors()
 
     def person(self) -> None:
-        """Answer the last pulse: pull the door that popped, shut it again."""
+        """Answer the last pulse, if any: pull the door that popped, shut it again."""
         pulsed = self.h.doors.unlocked[self.seen :]
         self.seen = len(self.h.doors.unlocked)
-        assert len(pulsed) == 1, pulsed
-        door = self.relay_opens.get(pulsed[0], pulsed[0])
+        assert len(pulsed) <= 1, pulsed
+        self.popped = None
+        if not pulsed:  # its door reads open: not pulsed until it reads shut
+            return
+        door = self.popped = self.relay_opens.get(pulsed[0], pulsed[0])
         if door is None:
             return
+        switch = self.switch_of.get(door, door)
         for physically_open in (True, False):
-            level = self.reads_open(door, physically_open)
-            self.h.service.door_changed(door, level)
+            self.h.service.door_changed(switch, self.reads_open(switch, physically_open))
 
 
 def now(h: Harness) -> commissioning.Run:
@@ -62,9 +68,11 @@ def run_all(h: Harness, cab: Cabinet, only: list[str] | None) -> commissioning.R
         cab.person()
         run = now(h)
         if run.step is not None and run.step.compartment == step.compartment:
-            # nothing the switches could settle: the person says the door is shut
             h.clock.advance(20)
-            run = h.service.commission_done()
+            if run.step.asking:  # another switch moved: the person says which door opened
+                run = h.service.commission_tap(cab.popped)
+            else:  # nothing the switches could settle: the person says the door is shut
+                run = h.service.commission_done()
     return run
 
 
@@ -72,12 +80,17 @@ def outcomes(run: commissioning.Run) -> dict[str, tuple[str, str | None]]:
     return {r.compartment: (r.outcome, r.other) for r in run.results}
 
 
+def popped(run: commissioning.Run) -> dict[str, str | None]:
+    return {r.compartment: r.popped for r in run.results if r.outcome == "other_door"}
+
+
 def test_every_wiring_fault_is_found_and_reported_exactly(harness: Harness) -> None:
     h, cab = harness, Cabinet(harness)
     cab.relay_opens = {"A2": "C2", "C2": "A2", "A3": None}  # two swapped, one not wired
+    cab.switch_of = {"B2": "B3", "B3": "B2"}  # their switches swapped, relays right
     cab.reed = {"B4": "missing", "C4": "reversed"}
     cab.settle()
-    run = run_all(h, cab, ["A1", "A2", "C2", "A3", "B4", "C4"])
+    run = run_all(h, cab, ["A1", "A2", "C2", "A3", "B4", "C4", "B2", "B3"])
     assert outcomes(run) == {
         "A1": ("ok", None),
         "A2": ("other_door", "C2"),
@@ -85,7 +98,12 @@ def test_every_wiring_fault_is_found_and_reported_exactly(harness: Harness) -> N
         "A3": ("no_door", None),
         "B4": ("not_shut", None),
         "C4": ("not_shut", None),
+        "B2": ("other_door", "B3"),
+        "B3": ("other_door", "B2"),
     }
+    # the person's word tells swapped relays (the other door popped) from swapped
+    # switches (its own door popped, the other's switch moved): two different fixes
+    assert popped(run) == {"A2": "C2", "C2": "A2", "B2": "B2", "B3": "B3"}
     events = h.service.events(0, 1000)
     tested = [e for e in events if e.type == "locker.commissioned"]
     assert len(tested) == 1
@@ -96,12 +114,42 @@ def test_every_wiring_fault_is_found_and_reported_exactly(harness: Harness) -> N
         "other": "C2",
     }
     opened = [e.compartment for e in events if e.type == "door.opened"]
-    assert opened == ["A1", "A2", "C2", "A3", "B4", "C4"]
+    assert opened == ["A1", "A2", "B2", "C2", "A3", "B3"]  # B4, C4 never read shut
     assert all(e.data["reason"] == "commission" for e in events if e.type == "door.opened")
     assert not [e for e in events if e.type in ("door.forced_open", "door.jammed")]
     comps = h.service.compartments_by_id()
     assert comps["A2"].commission == "other_door" and comps["A1"].commission == "ok"
     assert comps["C2"].in_service  # out of booking, not out of service
+
+
+def test_a_door_open_when_its_turn_comes_is_pulsed_once_shut(harness: Harness) -> None:
+    h, cab = harness, Cabinet(harness)
+    h.doors.levels["A1"] = True  # left open by the electrician
+    h.service.reconcile_doors()
+    run = h.service.commission_start(sensed=True, only=["A1", "B1"])
+    assert run.step is not None and run.step.waiting and h.doors.unlocked == []
+    h.service.door_changed("A1", False)  # shut: now it is pulsed
+    assert h.doors.unlocked == ["A1"] and not now(h).step.waiting  # type: ignore[union-attr]
+    cab.seen = 0
+    cab.person()
+    assert outcomes(now(h)) == {"A1": ("ok", None)}
+    h.service.commission_stop()
+
+
+def test_an_occupied_door_opening_during_a_step_is_forced_open(harness: Harness) -> None:
+    h = harness
+    res = book(h.service, h.clock.now(), size=Size.S)
+    assert res is not None and res.compartment is not None
+    cid = res.compartment
+    h.service.commission_start(sensed=True, only=["A1"])
+    h.service.door_changed(cid, True)  # not the run's: that door is booked
+    comps = h.service.compartments_by_id()
+    assert not comps[cid].in_service
+    assert [e.compartment for e in h.service.events(0, 100) if e.type == "door.forced_open"] == [
+        cid
+    ]
+    step = now(h).step
+    assert step is not None and step.opened == []
 
 
 def test_failed_compartments_are_not_booked_until_they_pass(harness: Harness) -> None:
@@ -196,8 +244,10 @@ def test_a_tap_before_the_board_reads_the_lock_open_waits_for_the_latch(
     assert now(h).step is not None and not now(h).results
     h.service.door_changed("A1", False)  # ... and latched once pushed shut
     assert outcomes(now(h)) == {"A1": ("ok", None)}
-    h.service.commission_stop()
-    assert now(h).stopped == "staff"
+    h.service.commission_tap("B1")  # B1's lock never reads open (its status line) ...
+    run = h.service.commission_done()  # ... whatever the person saw: not ok
+    assert outcomes(run)["B1"] == ("no_door", None)
+    assert run.stopped is None and not run.active
 
 
 def test_outcomes_survive_a_restart_and_a_run_does_not(harness: Harness) -> None:

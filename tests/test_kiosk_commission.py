@@ -109,7 +109,15 @@ def run_gpio(box: Box, page: Page, tmp_path: Path) -> None:
                 page.click("#aid-large")
                 found["step large"] = violations(page, axe)
                 page.click("#aid-large")
-            box.move(door, False)  # shut again: the step ends by itself
+            box.move(door, False)  # shut again: which door really opened?
+            expect(instruction).to_have_text(
+                f"L'interrupteur de {door} a bougé, pas celui de {cid}. Quelle porte s'est "
+                "vraiment ouverte ? Touchez-la sur le dessin.",
+                timeout=SLOW,
+            )
+            target = cell(page, "cm-cabinet", door)
+            assert target.evaluate("el => el.tagName") == "BUTTON"
+            target.click()  # that one: the relay wires are swapped
         elif cid == "C4":  # its switch never reads shut: the person says it is
             box.move(cid, True)
             expect(page.locator("#cm-seen")).to_have_text("Lue(s) ouverte(s) : C4.", timeout=SLOW)

@@ -166,7 +166,8 @@ export function createCommission(ctx) {
   function outcome(r) {
     const hw = kerong() ? "kerong" : "gpio";
     if (r.outcome === "ok") return t("oc_ok");
-    if (r.outcome === "other_door") return t("oc_other_door", { other: r.other });
+    if (r.outcome === "other_door" && r.popped === r.compartment) return t("oc_other_switch", { other: r.other });
+    if (r.outcome === "other_door") return t("oc_other_door", { other: r.popped || r.other });
     return t(`oc_${r.outcome}_${hw}`);
   }
 
@@ -238,7 +239,9 @@ export function createCommission(ctx) {
     const door = step.compartment;
     const others = step.opened.filter((d) => d !== door);
     let instruction;
-    if (kerong()) instruction = step.tapped ? t("cm_kerong_shut", { door: step.tapped }) : t("cm_kerong_tap", { door });
+    if (step.waiting) instruction = t("cm_waiting", { door });
+    else if (step.asking) instruction = t("cm_gpio_ask", { door, other: others.join(", ") });
+    else if (kerong()) instruction = step.tapped ? t("cm_kerong_shut", { door: step.tapped }) : t("cm_kerong_tap", { door });
     else if (others.length && !step.opened.includes(door)) instruction = t("cm_gpio_other", { door, other: others[0] });
     else if (step.opened.length) instruction = t("cm_gpio_shut", { door: step.opened.join(", ") });
     else instruction = t("cm_gpio_pull", { door });
@@ -253,10 +256,14 @@ export function createCommission(ctx) {
     const key = JSON.stringify([ctx.lang(), run, ctx.comps()]);
     if (shown["cm-cabinet"] !== key) {
       shown["cm-cabinet"] = key;
-      box.setAttribute("aria-label", t(kerong() ? "cm_drawing_tap" : "staff_cabinet"));
-      drawGrid(box, ctx.layout, describe, kerong() ? tap : null); // on Kerong each door is a button
+      const taps = kerong() || step.asking; // which door really opened: each door a button
+      box.setAttribute("aria-label", t(taps ? "cm_drawing_tap" : "staff_cabinet"));
+      drawGrid(box, ctx.layout, describe, taps ? tap : null);
     }
-    $("cm-done").hidden = kerong() && !step.tapped; // before a tap, "shut" would mean no door
+    // before a tap, "shut" would mean no door; a door waiting to read shut has no pulse
+    $("cm-done").hidden = kerong() && !step.tapped && !step.waiting;
+    $("cm-repeat").hidden = step.waiting;
+    $("cm-none").hidden = step.waiting;
     if (document.activeElement === document.body) {
       // the button pressed went with its step: the next one's first target instead
       (box.querySelector("button") || $("cm-none")).focus({ preventScroll: true });

@@ -41,7 +41,10 @@ class Fix(BaseModel):
 class ResultOut(BaseModel):
     compartment: str
     outcome: str = Field(description="ok, no_door, other_door or not_shut")
-    other: str | None = Field(description="other_door: the door that opened instead")
+    other: str | None = Field(description="other_door: the door whose switch (or lock) read open")
+    popped: str | None = Field(
+        default=None, description="other_door with switches: the door the person says opened"
+    )
     fix: Fix | None = Field(description="other_door: the corrected wiring of that door")
 
 
@@ -50,6 +53,10 @@ class StepOut(BaseModel):
     pulsed_at: datetime
     opened: list[str] = Field(description="doors read open since the pulse")
     tapped: str | None = Field(description="the door the person said opened")
+    waiting: bool = Field(description="its door reads open: it is pulsed once it reads shut")
+    asking: bool = Field(
+        description="another door's switch moved: which door really opened? (tap it)"
+    )
 
 
 class RunOut(BaseModel):
@@ -71,8 +78,9 @@ class RunOut(BaseModel):
 
 
 def _fix(settings: Settings, result: Result) -> Fix | None:
-    """X's relay opened door Y: Y is driven by X's relay (or lock) and read by its own
-    switch. The pair to give Y in the config."""
+    """X's relay (or lock) opened door P, and switch S read it (S = P when only relay
+    wires are swapped, S = Y with P = X when only switch wires are): P is driven by X's
+    relay and read on S's pin. The pair to give P in the config."""
     if result.outcome != "other_door" or result.other is None:
         return None
     if settings.doors.hardware == "kerong":
@@ -80,7 +88,7 @@ def _fix(settings: Settings, result: Result) -> Fix | None:
         return Fix(compartment=result.other, board=board, lock=lock)
     comps = {c.id: c for c in settings.compartments}
     return Fix(
-        compartment=result.other,
+        compartment=result.popped or result.other,
         relay_pin=comps[result.compartment].relay_pin,
         reed_pin=comps[result.other].reed_pin,
     )
@@ -106,6 +114,8 @@ def _out(runtime: Runtime, run: Run | None) -> RunOut:
             pulsed_at=step.pulsed_at,
             opened=list(step.opened),
             tapped=step.tapped or None,
+            waiting=step.waiting,
+            asking=step.asking,
         ),
         remaining=list(run.queue),
         results=[
@@ -113,6 +123,7 @@ def _out(runtime: Runtime, run: Run | None) -> RunOut:
                 compartment=r.compartment,
                 outcome=r.outcome,
                 other=r.other,
+                popped=r.popped,
                 fix=_fix(settings, r),
             )
             for r in run.results

@@ -11,9 +11,13 @@ its hook is pushed shut), from the door the person taps on the drawing:
 - ``other_door``: another door opened (two doors swapped), named in ``other``;
 - ``not_shut``: the door did not read shut again (reed switch missing or reversed).
 
-Each outcome is kept on its compartment: one that failed is not booked until a later
-run passes it; one never commissioned works as before. The run ends with a
-``locker.commissioned`` event holding the table.
+With switches, a swapped pair reads the same whether the relay wires or the switch
+wires are swapped: when another door's switch moves, the person is asked which door
+really opened, so that the fix proposed is the right one. A door that reads open
+when its turn comes is not pulsed until it reads shut (or the person says it is shut:
+``not_shut``). Each outcome is kept on its compartment: one that failed is not booked
+until a later run passes it; one never commissioned works as before. The run ends
+with a ``locker.commissioned`` event holding the table.
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ STEP_S = 120.0  # a step no one answers stops the run this long after its pulse
 class Result:
     compartment: str
     outcome: str
-    other: str | None = None  # other_door: the door that opened instead
+    other: str | None = None  # other_door: the door whose switch (or lock) read open
+    popped: str | None = None  # other_door with switches: the door the person says opened
 
 
 @dataclass(slots=True)
@@ -42,10 +47,12 @@ class Step:
     """The compartment under test, and what was seen since its pulse."""
 
     compartment: str
-    pulsed_at: datetime
+    pulsed_at: datetime  # or since when it waits to read shut
     opened: list[str] = field(default_factory=list)  # doors read open since, in order
     shut: set[str] = field(default_factory=set)  # of those, read shut again
     tapped: str | None = None  # the door the person says opened ("" for none)
+    waiting: bool = False  # it read open when its turn came: not pulsed until shut
+    asking: bool = False  # another door's switch moved: which door really opened?
 
 
 @dataclass(slots=True)
@@ -86,14 +93,19 @@ def start(txn: Txn, sensed: bool, only: list[str] | None = None) -> Run:
 
 
 def _next(txn: Txn, run: Run) -> None:
-    """Pulse the next compartment still free (one booked meanwhile is left alone)."""
+    """Pulse the next compartment still free (one booked meanwhile is left alone); one
+    whose door reads open waits to read shut first."""
     run.step = None
     while run.queue:
         cid = run.queue.pop(0)
-        if testable(txn, cid):
+        if not testable(txn, cid):
+            continue
+        if txn.compartment(cid).door_open:
+            run.step = Step(cid, txn.now, waiting=True)
+        else:
             doors.start_opening(txn, cid, Purpose.COMMISSION, by="staff")
             run.step = Step(cid, txn.now)
-            return
+        return
     run.ended_at = txn.now
     _report(txn, run)
 
@@ -110,12 +122,12 @@ def _report(txn: Txn, run: Run) -> None:
 
 
 def watches(run: Run | None, txn: Txn, cid: str) -> bool:
-    """Whether a change of ``cid``'s door belongs to the run: the door under test, or
-    any door with no cycle of its own while a step runs (the pulse may have opened it)."""
+    """Whether a change of ``cid``'s door belongs to the run: the door under test, or a
+    free door with no cycle of its own while a step runs (the pulse may have opened it).
+    An occupied door is never the run's: opened, it is forced open, as at any time."""
     if run is None or run.step is None:
         return False
-    opening = txn.opening(cid)
-    return cid == run.step.compartment or opening is None
+    return cid == run.step.compartment or testable(txn, cid)
 
 
 def door_seen(txn: Txn, run: Run, cid: str, is_open: bool) -> None:
@@ -129,6 +141,11 @@ def door_seen(txn: Txn, run: Run, cid: str, is_open: bool) -> None:
     txn.put_compartment(
         comp.with_(door_open=is_open, door_open_since=since, left_open_reported=False)
     )
+    if step.waiting:
+        if cid == step.compartment and not is_open:  # shut at last: its test begins
+            doors.start_opening(txn, cid, Purpose.COMMISSION, by="staff")
+            step.waiting, step.pulsed_at = False, txn.now
+        return
     if is_open:
         if cid not in step.opened:
             step.opened.append(cid)
@@ -136,11 +153,13 @@ def door_seen(txn: Txn, run: Run, cid: str, is_open: bool) -> None:
         return
     if cid in step.opened:
         step.shut.add(cid)
-    # switches: a door opened and shut again; a lock board: the pulsed lock latched
-    # after the person said which door opened. Either way the step tells itself.
-    latched = cid == step.compartment and step.tapped is not None
-    if step.shut if run.sensed else latched:
+    if not run.sensed:  # the pulsed lock latched after the person said which door opened
+        if cid == step.compartment and step.tapped is not None:
+            _finish(txn, run, *_judge(txn, run))
+    elif step.compartment in step.shut:  # the door opened and shut again
         _finish(txn, run, *_judge(txn, run))
+    elif step.shut:  # another door's switch: which door really opened?
+        step.asking = True
 
 
 def tap(txn: Txn, run: Run, opened: str | None) -> None:
@@ -154,12 +173,12 @@ def tap(txn: Txn, run: Run, opened: str | None) -> None:
     # NOTE: a lock board is read every few hundred ms: a lock not yet seen open may be
     # about to be, and must then be seen to latch before the step is judged.
     latched = cid in step.opened and not txn.compartment(cid).door_open
-    if opened is None or run.sensed or latched:
+    if opened is None or run.sensed or latched or step.waiting:
         _finish(txn, run, *_judge(txn, run))
 
 
 def done(txn: Txn, run: Run) -> None:
-    """The person says they shut the door (or the step timed out): judge it now."""
+    """The person says they shut the door: judge it now."""
     _step(run)
     _finish(txn, run, *_judge(txn, run))
 
@@ -167,6 +186,8 @@ def done(txn: Txn, run: Run) -> None:
 def repeat(txn: Txn, run: Run) -> None:
     """Pulse the door under test once more (the person missed it)."""
     step = _step(run)
+    if step.waiting:
+        raise Conflict(f"door {step.compartment} reads open: shut it first")
     txn.emit("door.opened", compartment=step.compartment, reason="commission", by="staff")
     txn.unlocks.append(step.compartment)
     step.pulsed_at = txn.now
@@ -201,8 +222,10 @@ def _judge(txn: Txn, run: Run) -> tuple[str, str | None]:
     step = _step(run)
     cid = step.compartment
     still_open = txn.compartment(cid).door_open
+    if step.waiting:  # it never read shut: a switch missing, or reversed
+        return "not_shut", None
     if not run.sensed:  # the person's word for which door; the lock's for shut
-        if not step.tapped:
+        if not step.tapped or cid not in step.opened:  # or the lock never read open
             return "no_door", None
         if still_open:
             return "not_shut", None
@@ -223,5 +246,6 @@ def _finish(txn: Txn, run: Run, outcome: str, other: str | None) -> None:
     txn.end_opening(cid)
     comp = txn.compartment(cid)
     txn.put_compartment(comp.with_(commission=outcome, commissioned_at=txn.now))
-    run.results.append(Result(cid, outcome, other))
+    popped = step.tapped or None if run.sensed and outcome == "other_door" else None
+    run.results.append(Result(cid, outcome, other, popped))
     _next(txn, run)
