@@ -32,7 +32,14 @@ def _doors_override(hardware: str | None) -> dict[str, Any]:
     return {"doors": {"hardware": hardware}} if hardware else {}
 
 
-SETUP = "sudo locker setup"
+def _setup_command() -> str:
+    """``sudo …/locker setup`` by the path of this very program: sudo's PATH does not
+    hold a venv's bin (/opt/locker/.venv/bin)."""
+    here = Path(sys.executable).parent / "locker"
+    return f"sudo {here} setup" if here.is_file() else "sudo locker setup"
+
+
+SETUP = _setup_command()
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -48,7 +55,8 @@ def serve(args: argparse.Namespace) -> int:
     try:
         settings = _load(args.config, args.simulate, args.hardware)
         problems = [] if args.simulate else settings.hardware_problems()
-        hint = bool(problems)
+        # a missing key is restored, not made again: the codes in the database need it
+        hint = any(not p.startswith("security:") for p in problems)
         try:  # said with the others: a real cabinet never starts on a made-up time
             sim_clock_from_env(os.environ, args.simulate)
         except SimClockError as exc:
@@ -61,6 +69,8 @@ def serve(args: argparse.Namespace) -> int:
             print(f"  {line}", file=sys.stderr)
         if hint:  # demo or missing secrets: what setup makes, keeping the rest of the file
             print(f"  run `{SETUP}`: it replaces these and keeps the rest", file=sys.stderr)
+        elif any(p.startswith("security:") for p in exc.problems):
+            print("  restore the key file from its backup (0640 root:locker)", file=sys.stderr)
         return 1
     from locker.logs import setup_logging
 

@@ -22,6 +22,7 @@ from locker.setup.shipped import EXAMPLE, shipped
 
 LOCKER = Path(sys.executable).parent / "locker"
 PASSWORD_ENV = "LOCKER_SETUP_MQTT_PASSWORD"
+SETUP = f"sudo {Path(sys.executable).parent / 'locker'} setup"  # sudo's PATH lacks the venv
 # A Raspberry Pi OS system's account files, cut down: gpio and dialout exist, with pi in them.
 PASSWD = "root:x:0:0:root:/root:/bin/bash\npi:x:1000:1000:,,,:/home/pi:/bin/bash\n"
 GROUP = "root:x:0:\ndialout:x:20:pi\npi:x:1000:\ngpio:x:997:pi\n"
@@ -171,6 +172,22 @@ def test_non_interactive_twice_keeps_the_key_and_secrets(root: Path) -> None:
     assert changed == ['-phone = "04 75 12 34 56"', '+phone = "04 75 99 88 77"']
     assert (root / "etc/locker/locker.key").read_bytes() == key
     assert "shown this once" not in phone.stdout
+
+
+def test_a_lost_key_is_never_made_again_over_a_database(root: Path) -> None:
+    """A new key beside a database holding codes would make every code unusable."""
+    assert setup(root, *FIRST, "--no-broker").returncode == 0
+    db = root / "var/lib/locker/locker.db"
+    db.write_bytes(b"SQLite format 3\x00 codes sealed with the old key")
+    (root / "etc/locker/locker.key").unlink()
+    refused = setup(root, "--non-interactive")
+    assert refused.returncode != 0
+    assert "restore the key from its backup" in refused.stdout + refused.stderr
+    assert not (root / "etc/locker/locker.key").exists()
+    forced = setup(root, "--non-interactive", "--new-key")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert "its codes no longer open anything" in forced.stdout
+    assert (root / "etc/locker/locker.key").stat().st_size > 16
 
 
 def test_interactive_asks_again_after_a_bad_answer_and_keeps_on_enter(root: Path) -> None:
@@ -338,11 +355,11 @@ def test_serve_without_a_config_says_to_run_setup_in_one_line(
     monkeypatch.delenv("LOCKER_CONFIG", raising=False)
     assert main(["serve"]) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.rstrip().endswith("run `sudo locker setup`"), err
+    assert err.count("\n") == 1 and err.rstrip().endswith(f"run `{SETUP}`"), err
     missing = tmp_path / "etc/locker/locker.toml"  # what the unit passes
     assert main(["serve", "--config", str(missing)]) == 1
     assert capsys.readouterr().err == (
-        f"locker: refusing to start: {missing} does not exist: run `sudo locker setup`\n"
+        f"locker: refusing to start: {missing} does not exist: run `{SETUP}`\n"
     )
 
 
@@ -359,4 +376,4 @@ def test_serve_names_each_demo_value_and_the_same_command(
     assert any(
         line.startswith("  security.key_file: var/locker.key is a relative") for line in lines
     )
-    assert lines[-1] == "  run `sudo locker setup`: it replaces these and keeps the rest"
+    assert lines[-1] == f"  run `{SETUP}`: it replaces these and keeps the rest"

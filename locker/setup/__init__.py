@@ -45,6 +45,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--serial-port", help="the RS-485 adapter of Kerong boards (/dev/ttyUSB0)")
     p.add_argument("--layout", help="'example', or COLUMNSxROWS such as 3x4")
     p.add_argument("--sizes", help="with COLUMNSxROWS: a size a row from the bottom (L,M,M,S)")
+    p.add_argument(
+        "--new-key",
+        action="store_true",
+        help="make a key although a database is there (its codes become unusable: only "
+        "when the key is lost for good; restore it from its backup instead if you can)",
+    )
     p.set_defaults(func=_run)
 
 

@@ -40,7 +40,11 @@ class Asker:
 
     def _read(self, prompt: str, secret: bool) -> str:
         if self.tty:
-            return getpass.getpass(prompt) if secret else input(prompt)
+            try:
+                return getpass.getpass(prompt) if secret else input(prompt)
+            except (EOFError, KeyboardInterrupt):  # Ctrl-D, Ctrl-C: nothing is written yet
+                self.stdout.write("\n")
+                raise NoAnswer(prompt.strip()) from None
         self.stdout.write(prompt)
         self.stdout.flush()
         line = self.stdin.readline()

@@ -99,7 +99,7 @@ class Setup:
             try:
                 told = interview(asker, told, now, first)
             except NoAnswer as exc:
-                raise SetupError(f"no answer on stdin to: {exc}") from None
+                raise SetupError(f"no answer to: {exc}: nothing changed") from None
             print(f"({asker.asked} questions)")
         elif first and (told.locker_id is None or told.phone is None):
             raise SetupError("a first install needs --locker-id and --phone")
@@ -120,6 +120,8 @@ class Setup:
                     document.parse(example),
                     False,
                 )
+            except PermissionError:
+                raise SetupError(f"{CONFIG}: not readable by this user: run it with sudo") from None
             except Exception as exc:  # tomlkit's parse errors have no common base
                 raise SetupError(
                     f"{CONFIG}: not valid TOML ({exc}): fix it or move it away"
@@ -216,6 +218,7 @@ class Setup:
             if self.root(key).exists():
                 self._owned(key, SECRET, ": kept (a key is never replaced)")
             else:
+                self._no_key_over_codes(key, str(document.get(doc, "storage.path") or ""))
                 self.changed = True
                 line = f"+ {key}: a fresh key ({SECRET}); back it up"
                 self._add(line, self._set, self.root(key), SECRET, files.make_key)
@@ -229,6 +232,21 @@ class Setup:
         else:
             self._owned(CONFIG, SECRET, ": unchanged")
         self._directory(os.path.dirname(str(document.get(doc, "storage.path"))), STATE_DIR)
+
+    def _no_key_over_codes(self, key: str, db: str) -> None:
+        """A key is missing beside a database that holds codes sealed with the lost one:
+        a new key would make every code in it unusable, silently."""
+        held = self.root(db) if db else None
+        if held is None or not held.is_file() or held.stat().st_size == 0:
+            return
+        if not getattr(self.args, "new_key", False):
+            raise SetupError(
+                f"{key} is missing, and {db} holds codes sealed with it: restore the key "
+                "from its backup (same path, 0640 root:locker), then run setup again. "
+                "Only if it is lost for good: --new-key (every code in the database stops "
+                "working; the conciergerie must send the reservations again)"
+            )
+        print(f"warning: a new key beside {db}: its codes no longer open anything")
 
     def _unit_steps(self) -> None:
         template = shipped(UNIT).read_text(encoding="utf-8")

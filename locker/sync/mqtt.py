@@ -250,7 +250,8 @@ class MqttSync:
                 self._temps_dirty = True
 
     def status(self) -> Status:
-        out_of_service = [c.id for c, _, _ in self._service.compartments() if not c.in_service]
+        # a compartment that failed its commissioning is not booked either (issue 18)
+        out_of_service = [c.id for c, _, _ in self._service.compartments() if not c.bookable]
         is_open, until = self._site = self._service.site()
         return Status(
             online=True,
