@@ -116,8 +116,8 @@ class _StateCollector(Collector):
         yield _gauge("locker_doors_open", "Doors open now", sum(c.door_open for c in comps))
         yield _gauge(
             "locker_compartments_out_of_service",
-            "Compartments out of service",
-            sum(not c.in_service for c in comps),
+            "Compartments out of service (or failed at commissioning: not booked)",
+            sum(not c.bookable for c in comps),
         )
         yield _gauge("locker_compartments", "Compartments configured", len(comps))
         yield _gauge(

@@ -144,7 +144,8 @@ class CompartmentOut(BaseModel):
     service_reason: str | None
     door_open: bool
     status: str = Field(
-        description="free, reserved, occupied, held, expired_item or out_of_service"
+        description="free, reserved, occupied, held, expired_item, out_of_service or "
+        "commission_failed (its last commissioning failed: not booked until it passes)"
     )
     reservation_id: str | None
     opening: str | None = Field(description="what a door cycle under way is for")

@@ -51,9 +51,10 @@ def serve(args: argparse.Namespace) -> int:
         )
         print(f"locker: refusing to start: {missing}: run `{SETUP}`", file=sys.stderr)
         return 1
-    hint = False
+    hint, has_db = False, False
     try:
         settings = _load(args.config, args.simulate, args.hardware)
+        has_db = Path(settings.storage.path).is_file()
         problems = [] if args.simulate else settings.hardware_problems()
         # a missing key is restored, not made again: the codes in the database need it
         hint = any(not p.startswith("security:") for p in problems)
@@ -70,7 +71,10 @@ def serve(args: argparse.Namespace) -> int:
         if hint:  # demo or missing secrets: what setup makes, keeping the rest of the file
             print(f"  run `{SETUP}`: it replaces these and keeps the rest", file=sys.stderr)
         elif any(p.startswith("security:") for p in exc.problems):
-            print("  restore the key file from its backup (0640 root:locker)", file=sys.stderr)
+            if has_db:  # its codes need that very key
+                print("  restore the key file from its backup (0640 root:locker)", file=sys.stderr)
+            else:  # no database yet: nothing sealed with a lost key
+                print(f"  run `{SETUP}`: it makes the key", file=sys.stderr)
         return 1
     from locker.logs import setup_logging
 

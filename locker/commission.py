@@ -23,6 +23,7 @@ from locker.config import ConfigError, config_path, load_settings
 
 DEFAULT_CONFIG = Path("/etc/locker/locker.toml")
 POLL_S = 0.3
+GIVE_UP = 100  # calls in a row the service did not answer (about 30 s at POLL_S)
 OUTCOME = {
     "ok": "the door opens and shuts",
     "no_door": "no door opened: check the relay (or the lock) and its wires",
@@ -32,7 +33,9 @@ OUTCOME = {
 
 
 class ApiError(Exception):
-    pass
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # None: no answer at all
 
 
 class Api:
@@ -51,7 +54,7 @@ class Api:
                 answer: dict[str, Any] = json.loads(resp.read())
                 return answer
         except urllib.error.HTTPError as exc:
-            raise ApiError(_detail(exc)) from exc
+            raise ApiError(_detail(exc), exc.code) from exc
         except OSError as exc:
             raise ApiError(f"the service does not answer at {self.url}: {exc}") from exc
 
@@ -114,6 +117,7 @@ class Walk:
 
     def go(self, only: list[str] | None) -> dict[str, Any]:
         self.run = run = self.api.call("POST", body={"compartments": only} if only else {})
+        started, failures = run["started_at"], 0
         total = len(run["remaining"]) + 1
         print(f"Commissioning {total} free compartment(s), {run['hardware']} doors.", file=self.out)
         print("Every door shut? Each compartment now opens in turn.", file=self.out)
@@ -121,12 +125,22 @@ class Walk:
             self.prompt(total)
             answer = _line(self.stdin, POLL_S)
             try:
-                self.run = self.answer(answer)
-            except ApiError as exc:  # a typo, a door not in the layout: ask again
-                if not self.run["active"]:
-                    raise
-                print(f"  {exc}", file=self.out)
-                self.said.discard((self.run["step"]["compartment"], "asked"))
+                got = self.answer(answer)
+            except ApiError as exc:
+                if exc.status is None:  # the service does not answer
+                    failures += 1
+                    if failures >= GIVE_UP:
+                        raise
+                    self.say(("service", "down"), f"  {exc}; trying again")
+                elif "that step is over" not in str(exc):  # a typo: said, asked again
+                    print(f"  {exc}", file=self.out)
+                    self.said.discard((self.run["step"]["compartment"], "asked"))
+                continue
+            failures = 0
+            self.said.discard(("service", "down"))
+            if got["started_at"] != started:  # restarted, or another run since
+                raise ApiError("the run ended with the service (restarted?); run it again")
+            self.run = got
             self.results()
         return self.run
 
@@ -160,26 +174,30 @@ class Walk:
             self.say(
                 (cid, "asked"),
                 f"  The switch of {moved} moved, not {cid}'s. Which door really opened?",
-                "  Type its id (Enter: as the switch says).",
+                f"  Type its id ({cid}: its own door, read on the wrong switch).",
             )
 
     def answer(self, answer: str | None) -> dict[str, Any]:
         api, step = self.api, self.run["step"]
         sensed = self.run["hardware"] == "gpio"
+        serial = {"serial": step["serial"]}  # an answer for this step, not the next one
         if answer is None:
             return api.call("GET")
         if answer == "q":
             return api.call("DELETE")
         if answer == "r":
-            return api.call("POST", "/repeat")
+            return api.call("POST", "/repeat", serial)
+        if step["asking"] and answer in ("", "n"):
+            print("  Type the id of the door that really opened.", file=self.out)
+            return api.call("GET")
         if answer == "n" or (answer == "" and not sensed and step["tapped"] is None):
-            return api.call("POST", "/tap", {"compartment": None})
+            return api.call("POST", "/tap", {"compartment": None} | serial)
         if answer == "":
-            return api.call("POST", "/done")
+            return api.call("POST", "/done", serial)
         if sensed and not step["asking"]:
             print("  Enter, n, r or q (a door's id only when asked).", file=self.out)
             return api.call("GET")
-        run = api.call("POST", "/tap", {"compartment": answer.upper()})
+        run = api.call("POST", "/tap", {"compartment": answer.upper()} | serial)
         if run["active"] and run["step"]["compartment"] == step["compartment"]:
             self.say((step["compartment"], "tapped"), "  Push it shut (Enter once it is).")
         return run
@@ -212,8 +230,14 @@ def command(args: argparse.Namespace) -> int:
         except ApiError as exc:
             print(f"\nlocker commission: could not stop the run: {exc}", file=sys.stderr)
             return 2
-        print("\nStopped.")
-    return _summary(run)
+        try:
+            print("\nStopped.")
+        except OSError:  # the terminal went with the session
+            return 2
+    try:
+        return _summary(run)
+    except OSError:
+        return 2
 
 
 def _interrupt(signum: int, frame: object) -> None:

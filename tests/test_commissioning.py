@@ -67,12 +67,15 @@ def run_all(h: Harness, cab: Cabinet, only: list[str] | None) -> commissioning.R
         assert step is not None
         cab.person()
         run = now(h)
-        if run.step is not None and run.step.compartment == step.compartment:
+        current = run.step
+        if current is not None and current.compartment == step.compartment:
             h.clock.advance(20)
-            if run.step.asking:  # another switch moved: the person says which door opened
+            if current.asking:  # another switch moved: the person says which door opened
                 run = h.service.commission_tap(cab.popped)
-            else:  # nothing the switches could settle: the person says the door is shut
+            elif current.waiting or cab.popped is not None:  # "I shut it"
                 run = h.service.commission_done()
+            else:  # nothing popped: the person says so
+                run = h.service.commission_tap(None)
     return run
 
 
@@ -262,3 +265,67 @@ def test_outcomes_survive_a_restart_and_a_run_does_not(harness: Harness) -> None
     assert service.commission_run() is None
     assert not [c for c, _, o in service.compartments() if o is not None]  # no cycle left
     assert not [e for e in service.events(0, 1000) if e.type == "door.jammed"]
+
+
+def test_an_answer_to_a_step_that_moved_on_is_refused(harness: Harness) -> None:
+    """The door shut and the step ended by itself; the person then presses "shut" as told:
+    that answer is not given to the next compartment."""
+    h = harness
+    run = h.service.commission_start(sensed=True, only=["A1", "B1"])
+    assert run.step is not None
+    first = run.step.serial
+    h.cycle_door("A1")
+    with pytest.raises(Conflict, match="that step is over"):
+        h.service.commission_done(first)
+    run = now(h)
+    assert outcomes(run) == {"A1": ("ok", None)} and run.step is not None
+    assert run.step.compartment == "B1" and run.step.serial != first
+
+
+def test_while_asking_only_a_door_is_an_answer(harness: Harness) -> None:
+    h = harness
+    h.service.commission_start(sensed=True, only=["A1"])
+    h.service.door_changed("B1", True)  # another door's switch: relay or switch wires?
+    step = now(h).step
+    assert step is not None and step.asking
+    with pytest.raises(Conflict, match="say which door opened"):
+        h.service.commission_done()
+    with pytest.raises(Conflict, match="say which door opened"):
+        h.service.commission_tap(None)
+    h.service.door_changed("B1", False)
+    run = h.service.commission_tap("B1")
+    assert outcomes(run) == {"A1": ("other_door", "B1")} and popped(run) == {"A1": "B1"}
+
+
+def test_a_waiting_door_takes_no_tap_and_an_unread_door_is_a_switch_fault(
+    harness: Harness,
+) -> None:
+    h = harness
+    h.doors.levels["A1"] = True
+    h.service.reconcile_doors()
+    h.service.commission_start(sensed=False, only=["A1", "B1", "C1"])
+    with pytest.raises(Conflict, match="shut it first"):
+        h.service.commission_tap("A1")
+    h.service.commission_done()  # "it is shut", and it still reads open
+    h.service.commission_done()  # B1: "I shut it", nothing read, nothing tapped
+    h.clock.advance(commissioning.STEP_S - 10)
+    h.service.door_changed("C1", True)  # C1's lock reads open, after a long while
+    h.clock.advance(15)
+    h.service.tick()  # someone is there: no timeout
+    run = h.service.commission_tap("C1")
+    assert run.active and run.step is not None and run.step.compartment == "C1"
+    h.service.door_changed("C1", False)  # latched
+    assert outcomes(now(h)) == {
+        "A1": ("not_shut", None),  # never read shut
+        "B1": ("no_door", None),  # Kerong: the lock never read open
+        "C1": ("ok", None),
+    }
+    assert now(h).stopped is None
+
+
+def test_with_switches_done_with_nothing_read_is_the_switch(harness: Harness) -> None:
+    h = harness
+    h.service.commission_start(sensed=True, only=["A1", "B1"])
+    h.service.commission_done()  # a door opened and shut, says the person: unread
+    run = h.service.commission_tap(None)  # B1: nothing opened
+    assert outcomes(run) == {"A1": ("not_shut", None), "B1": ("no_door", None)}

@@ -98,9 +98,12 @@ def run_gpio(box: Box, page: Page, tmp_path: Path) -> None:
             door = SWAPPED[cid]
             box.move(door, True)  # the door that popped is the other one
             expect(instruction).to_have_text(
-                f"C'est la porte {door} qui s'est ouverte, pas {cid} : refermez-la.",
+                f"L'interrupteur de {door} a bougé, pas celui de {cid}. Quelle porte s'est "
+                "vraiment ouverte ? Touchez-la sur le dessin.",
                 timeout=SLOW,
             )
+            expect(page.locator("#cm-done")).to_be_hidden()  # only a door is an answer now
+            expect(page.locator("#cm-none")).to_be_hidden()
             expect(page.locator("#cm-seen")).to_have_text(f"Lue(s) ouverte(s) : {door}.")
             expect(cell(page, "cm-cabinet", door)).to_contain_text("porte ouverte")
             if cid == "A2":
@@ -109,12 +112,7 @@ def run_gpio(box: Box, page: Page, tmp_path: Path) -> None:
                 page.click("#aid-large")
                 found["step large"] = violations(page, axe)
                 page.click("#aid-large")
-            box.move(door, False)  # shut again: which door really opened?
-            expect(instruction).to_have_text(
-                f"L'interrupteur de {door} a bougé, pas celui de {cid}. Quelle porte s'est "
-                "vraiment ouverte ? Touchez-la sur le dessin.",
-                timeout=SLOW,
-            )
+            box.move(door, False)  # shut again
             target = cell(page, "cm-cabinet", door)
             assert target.evaluate("el => el.tagName") == "BUTTON"
             target.click()  # that one: the relay wires are swapped

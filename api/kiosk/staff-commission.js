@@ -73,6 +73,11 @@ export function createCommission(ctx) {
   }
 
   function apply(body) {
+    if (run && run.active && body.started_at !== run.started_at) {
+      // the service restarted (or another run began): this one is over
+      say(t("cm_lost"));
+      body = { ...run, active: false, step: null, stopped: "lost" };
+    }
     run = body;
     if ((run.step?.compartment ?? null) !== noteStep) note = "";
     const moved = JSON.stringify([run.step?.compartment, run.step?.pulsed_at, run.step?.opened, run.results.length]);
@@ -95,7 +100,9 @@ export function createCommission(ctx) {
     if (!r) return;
     if (!r.ok) {
       const fresh = await fetchRun(); // someone else may have moved it (409)
-      if (fresh) run = fresh;
+      const over = String(r.body.detail || "").includes("that step is over");
+      if (fresh) apply(fresh);
+      if (over || !onStep()) return; // the step ended by itself: nothing to say
       say(t("staff_failed", { status: r.body.detail || r.status }));
       if (run && !run.active && onStep()) return ctx.show("staff-cm-results");
       return render();
@@ -139,11 +146,12 @@ export function createCommission(ctx) {
     enterStep();
   }
 
-  const tap = (id) => act("POST", "/tap", { compartment: id });
-  const none = () => act("POST", "/tap", { compartment: null });
-  const done = () => act("POST", "/done");
+  const serial = () => ({ serial: run && run.step ? run.step.serial : null }); // this step's answer
+  const tap = (id) => act("POST", "/tap", { compartment: id, ...serial() });
+  const none = () => act("POST", "/tap", { compartment: null, ...serial() });
+  const done = () => act("POST", "/done", serial());
   const repeat = async () => {
-    await act("POST", "/repeat");
+    await act("POST", "/repeat", serial());
     if (!note && run && run.step) say(t("cm_repeated", { door: run.step.compartment }));
     render();
   };
@@ -256,17 +264,19 @@ export function createCommission(ctx) {
     const key = JSON.stringify([ctx.lang(), run, ctx.comps()]);
     if (shown["cm-cabinet"] !== key) {
       shown["cm-cabinet"] = key;
-      const taps = kerong() || step.asking; // which door really opened: each door a button
+      const taps = (kerong() && !step.waiting) || step.asking; // each door a button
       box.setAttribute("aria-label", t(taps ? "cm_drawing_tap" : "staff_cabinet"));
       drawGrid(box, ctx.layout, describe, taps ? tap : null);
     }
     // before a tap, "shut" would mean no door; a door waiting to read shut has no pulse
-    $("cm-done").hidden = kerong() && !step.tapped && !step.waiting;
+    // while asking, only a door is an answer (which wires to fix depends on it)
+    $("cm-done").hidden = step.asking || (kerong() && !step.tapped && !step.waiting);
     $("cm-repeat").hidden = step.waiting;
-    $("cm-none").hidden = step.waiting;
+    $("cm-none").hidden = step.waiting || step.asking;
     if (document.activeElement === document.body) {
       // the button pressed went with its step: the next one's first target instead
-      (box.querySelector("button") || $("cm-none")).focus({ preventScroll: true });
+      const first = [box.querySelector("button"), $("cm-none"), $("cm-done")].find((b) => b && !b.hidden);
+      if (first) first.focus({ preventScroll: true });
     }
   }
 
@@ -274,7 +284,8 @@ export function createCommission(ctx) {
     const results = run ? run.results : [];
     const bad = results.filter((r) => r.outcome !== "ok");
     const why = (run && run.stopped) || (stopped ? "staff" : null); // said by the service
-    set("cm-results-heading", t(why === "timeout" ? "cm_timed_out" : why ? "cm_stopped" : "cm_finished"));
+    const heading = { timeout: "cm_timed_out", lost: "cm_lost" }[why] || (why ? "cm_stopped" : "cm_finished");
+    set("cm-results-heading", t(heading));
     let summary = t("cm_nothing");
     if (results.length) summary = bad.length ? t("cm_summary", { n: results.length, m: bad.length }) : t("cm_summary_none", { n: results.length });
     set("cm-summary", summary);

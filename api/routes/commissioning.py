@@ -24,7 +24,15 @@ class StartIn(_In):
     )
 
 
-class TapIn(_In):
+class StepIn(_In):
+    serial: int | None = Field(
+        default=None,
+        description="the step's serial, as read: an answer to a step that has moved on "
+        "by itself is refused (409) rather than given to the next one",
+    )
+
+
+class TapIn(StepIn):
     compartment: str | None = Field(description="the door that opened; null: none did")
 
 
@@ -51,6 +59,7 @@ class ResultOut(BaseModel):
 class StepOut(BaseModel):
     compartment: str = Field(description="the compartment whose relay was pulsed")
     pulsed_at: datetime
+    serial: int = Field(description="send it back with tap, done and repeat")
     opened: list[str] = Field(description="doors read open since the pulse")
     tapped: str | None = Field(description="the door the person said opened")
     waiting: bool = Field(description="its door reads open: it is pulsed once it reads shut")
@@ -86,9 +95,11 @@ def _fix(settings: Settings, result: Result) -> Fix | None:
     if settings.doors.hardware == "kerong":
         board, lock = settings.kerong_locks()[result.compartment]
         return Fix(compartment=result.other, board=board, lock=lock)
+    if result.popped is None:  # relay or switch wires? Not said: no fix to guess
+        return None
     comps = {c.id: c for c in settings.compartments}
     return Fix(
-        compartment=result.popped or result.other,
+        compartment=result.popped,
         relay_pin=comps[result.compartment].relay_pin,
         reed_pin=comps[result.other].reed_pin,
     )
@@ -112,6 +123,7 @@ def _out(runtime: Runtime, run: Run | None) -> RunOut:
         else StepOut(
             compartment=step.compartment,
             pulsed_at=step.pulsed_at,
+            serial=step.serial,
             opened=list(step.opened),
             tapped=step.tapped or None,
             waiting=step.waiting,
@@ -150,18 +162,20 @@ def start(body: StartIn, _who: Operator, runtime: RuntimeDep) -> RunOut:
 def tap(body: TapIn, _who: Operator, runtime: RuntimeDep) -> RunOut:
     """Say which door opened (null: none). On lock boards the step then ends once the
     pulsed lock reads shut; with door switches, at once."""
-    return _out(runtime, runtime.service.commission_tap(body.compartment))
+    return _out(runtime, runtime.service.commission_tap(body.compartment, body.serial))
 
 
 @router.post("/done", response_model=RunOut, summary="The door is shut again")
-def done(_who: Operator, runtime: RuntimeDep) -> RunOut:
+def done(_who: Operator, runtime: RuntimeDep, body: StepIn | None = None) -> RunOut:
     """Judge the step now, from what the switches read."""
-    return _out(runtime, runtime.service.commission_done())
+    serial = None if body is None else body.serial
+    return _out(runtime, runtime.service.commission_done(serial))
 
 
 @router.post("/repeat", response_model=RunOut, summary="Pulse the door again")
-def repeat(_who: Operator, runtime: RuntimeDep) -> RunOut:
-    return _out(runtime, runtime.service.commission_repeat())
+def repeat(_who: Operator, runtime: RuntimeDep, body: StepIn | None = None) -> RunOut:
+    serial = None if body is None else body.serial
+    return _out(runtime, runtime.service.commission_repeat(serial))
 
 
 @router.delete("", response_model=RunOut, summary="Stop commissioning")

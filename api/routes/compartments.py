@@ -17,7 +17,7 @@ def _status(comp: Compartment, res: Reservation | None) -> str:
     if not comp.in_service:
         return "out_of_service"
     if res is None:
-        return "free"
+        return "free" if comp.bookable else "commission_failed"
     if res.state is State.ACCEPTED:
         return "reserved"
     if res.state is State.EXPIRED:

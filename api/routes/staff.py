@@ -17,7 +17,9 @@ router = APIRouter(prefix="/staff", tags=["staff"])
 
 class AlarmOut(BaseModel):
     at: datetime | None = Field(description="since when (null: not known)")
-    kind: str = Field(description="out_of_service, left_open, held, audit, temperature or sensor")
+    kind: str = Field(
+        description="out_of_service, left_open, held, audit, commission, temperature or sensor"
+    )
     compartment: str | None
     zone: str | None = None
     detail: str

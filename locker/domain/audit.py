@@ -33,7 +33,7 @@ class Alarm:
     """Something staff should look at: what, where, since when."""
 
     at: datetime | None  # None: not known (out of service since before this release)
-    kind: str  # out_of_service, left_open, held, audit, temperature, sensor
+    kind: str  # out_of_service, left_open, held, audit, commission, temperature, sensor
     compartment: str | None
     detail: str
     zone: str | None = None
@@ -93,6 +93,9 @@ def alarms(state: LockerState, zone_of: dict[str, str]) -> list[Alarm]:
     for comp in state.compartments.values():
         if not comp.in_service:
             out.append(Alarm(comp.out_since, "out_of_service", comp.id, comp.service_reason or ""))
+        elif not comp.bookable:  # failed its commissioning: not booked until it passes
+            at = comp.commissioned_at
+            out.append(Alarm(at, "commission", comp.id, comp.commission or ""))
         if comp.door_open and comp.left_open_reported and comp.door_open_since is not None:
             out.append(Alarm(comp.door_open_since, "left_open", comp.id, "door left open"))
     for res in state.reservations.values():

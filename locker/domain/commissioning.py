@@ -9,7 +9,8 @@ its hook is pushed shut), from the door the person taps on the drawing:
 - ``ok``: the expected door opened and read shut again;
 - ``no_door``: no door opened (relay or lock not wired);
 - ``other_door``: another door opened (two doors swapped), named in ``other``;
-- ``not_shut``: the door did not read shut again (reed switch missing or reversed).
+- ``not_shut``: the door did not read shut again, or never read open while it opened
+  (reed switch missing, reversed, or not on its pin).
 
 With switches, a swapped pair reads the same whether the relay wires or the switch
 wires are swapped: when another door's switch moves, the person is asked which door
@@ -48,6 +49,8 @@ class Step:
 
     compartment: str
     pulsed_at: datetime  # or since when it waits to read shut
+    serial: int = 0  # which step, and phase of it, an answer is meant for
+    touched_at: datetime | None = None  # the last sign of someone at it (for the timeout)
     opened: list[str] = field(default_factory=list)  # doors read open since, in order
     shut: set[str] = field(default_factory=set)  # of those, read shut again
     tapped: str | None = None  # the door the person says opened ("" for none)
@@ -66,6 +69,7 @@ class Run:
     results: list[Result] = field(default_factory=list)
     ended_at: datetime | None = None
     stopped: str | None = None  # why it ended before the last compartment: staff, timeout
+    serial: int = 0  # the last step's serial
 
     @property
     def active(self) -> bool:
@@ -100,11 +104,12 @@ def _next(txn: Txn, run: Run) -> None:
         cid = run.queue.pop(0)
         if not testable(txn, cid):
             continue
+        run.serial += 1
         if txn.compartment(cid).door_open:
-            run.step = Step(cid, txn.now, waiting=True)
+            run.step = Step(cid, txn.now, run.serial, txn.now, waiting=True)
         else:
             doors.start_opening(txn, cid, Purpose.COMMISSION, by="staff")
-            run.step = Step(cid, txn.now)
+            run.step = Step(cid, txn.now, run.serial, txn.now)
         return
     run.ended_at = txn.now
     _report(txn, run)
@@ -141,56 +146,67 @@ def door_seen(txn: Txn, run: Run, cid: str, is_open: bool) -> None:
     txn.put_compartment(
         comp.with_(door_open=is_open, door_open_since=since, left_open_reported=False)
     )
+    step.touched_at = txn.now
     if step.waiting:
         if cid == step.compartment and not is_open:  # shut at last: its test begins
             doors.start_opening(txn, cid, Purpose.COMMISSION, by="staff")
-            step.waiting, step.pulsed_at = False, txn.now
+            run.serial += 1  # an answer meant for the waiting is not one for the test
+            step.waiting, step.pulsed_at, step.serial = False, txn.now, run.serial
         return
     if is_open:
         if cid not in step.opened:
             step.opened.append(cid)
         step.shut.discard(cid)
+        if run.sensed and cid != step.compartment:  # which door really opened?
+            step.asking = True
         return
     if cid in step.opened:
         step.shut.add(cid)
     if not run.sensed:  # the pulsed lock latched after the person said which door opened
         if cid == step.compartment and step.tapped is not None:
             _finish(txn, run, *_judge(txn, run))
-    elif step.compartment in step.shut:  # the door opened and shut again
+    elif step.compartment in step.shut and not step.asking:  # it opened and shut again
         _finish(txn, run, *_judge(txn, run))
-    elif step.shut:  # another door's switch: which door really opened?
-        step.asking = True
 
 
-def tap(txn: Txn, run: Run, opened: str | None) -> None:
+def tap(txn: Txn, run: Run, opened: str | None, serial: int | None = None) -> None:
     """The person says which door opened (None: none did). On lock boards the step ends
     once the pulsed lock reads shut again; with switches, at once."""
-    step = _step(run)
+    step = _step(run, serial)
     if opened is not None:
         txn.compartment(opened)  # NotFound for a door not in the layout
+    if step.waiting:
+        raise Conflict(f"door {step.compartment} reads open: shut it first (or say it is)")
+    if step.asking and opened is None:
+        raise Conflict(
+            f"another door's switch moved: say which door opened, {step.compartment} or another"
+        )
     step.tapped = opened or ""
+    step.touched_at = txn.now
     cid = step.compartment
     # NOTE: a lock board is read every few hundred ms: a lock not yet seen open may be
     # about to be, and must then be seen to latch before the step is judged.
     latched = cid in step.opened and not txn.compartment(cid).door_open
-    if opened is None or run.sensed or latched or step.waiting:
+    if opened is None or run.sensed or latched:
         _finish(txn, run, *_judge(txn, run))
 
 
-def done(txn: Txn, run: Run) -> None:
+def done(txn: Txn, run: Run, serial: int | None = None) -> None:
     """The person says they shut the door: judge it now."""
-    _step(run)
+    step = _step(run, serial)
+    if step.asking:
+        raise Conflict("another door's switch moved: say which door opened first")
     _finish(txn, run, *_judge(txn, run))
 
 
-def repeat(txn: Txn, run: Run) -> None:
+def repeat(txn: Txn, run: Run, serial: int | None = None) -> None:
     """Pulse the door under test once more (the person missed it)."""
-    step = _step(run)
+    step = _step(run, serial)
     if step.waiting:
         raise Conflict(f"door {step.compartment} reads open: shut it first")
     txn.emit("door.opened", compartment=step.compartment, reason="commission", by="staff")
     txn.unlocks.append(step.compartment)
-    step.pulsed_at = txn.now
+    step.pulsed_at = step.touched_at = txn.now
 
 
 def stop(txn: Txn, run: Run, why: str = "staff") -> None:
@@ -208,13 +224,21 @@ def tick(txn: Txn, run: Run) -> None:
     """A step nobody answered: nobody is at the cabinet any more (the kiosk page went
     away). The run stops there rather than pop one door after the other and mark each
     failed; the compartment under test keeps its former outcome."""
-    if run.step is not None and (txn.now - run.step.pulsed_at).total_seconds() >= STEP_S:
+    step = run.step
+    if (
+        step is not None
+        and (txn.now - (step.touched_at or step.pulsed_at)).total_seconds() >= STEP_S
+    ):
         stop(txn, run, "timeout")
 
 
-def _step(run: Run) -> Step:
+def _step(run: Run, serial: int | None = None) -> Step:
+    """The step running; ``serial``: the one the answer was meant for, if it still is
+    (the person answers a step that has just moved on by itself: not the next one's)."""
     if run.step is None:
         raise Conflict("no commissioning step is running")
+    if serial is not None and serial != run.step.serial:
+        raise Conflict(f"that step is over: {run.step.compartment} is being tested now")
     return run.step
 
 
@@ -231,13 +255,15 @@ def _judge(txn: Txn, run: Run) -> tuple[str, str | None]:
             return "not_shut", None
         return ("ok", None) if step.tapped == cid else ("other_door", step.tapped)
     others = [d for d in step.opened if d != cid]
-    if cid in step.shut:
+    if cid in step.shut and step.tapped in (None, cid):
         return "ok", None
     if others:
         return "other_door", others[0]
     if still_open:  # it read open and never shut, or reads open whatever the door does
         return "not_shut", None
-    return "no_door", None
+    if step.tapped == "":  # nothing opened, the person says so: relay or lock
+        return "no_door", None
+    return "not_shut", None  # a door opened, the person says, and no switch read it
 
 
 def _finish(txn: Txn, run: Run, outcome: str, other: str | None) -> None:

@@ -31,17 +31,18 @@ class CommissionService(StaffService):
 
         return self._run(work)
 
-    def commission_tap(self, opened: str | None) -> Run:
-        """The door that opened (None: none did)."""
-        return self._on_run(lambda txn, run: commissioning.tap(txn, run, opened))
+    def commission_tap(self, opened: str | None, serial: int | None = None) -> Run:
+        """The door that opened (None: none did). ``serial``: the step it answers (an
+        answer to a step that has moved on by itself is refused, not given the next)."""
+        return self._on_run(lambda txn, run: commissioning.tap(txn, run, opened, serial))
 
-    def commission_done(self) -> Run:
+    def commission_done(self, serial: int | None = None) -> Run:
         """The person shut the door again: judge the step now."""
-        return self._on_run(commissioning.done)
+        return self._on_run(lambda txn, run: commissioning.done(txn, run, serial))
 
-    def commission_repeat(self) -> Run:
+    def commission_repeat(self, serial: int | None = None) -> Run:
         """Pulse the door under test once more."""
-        return self._on_run(commissioning.repeat)
+        return self._on_run(lambda txn, run: commissioning.repeat(txn, run, serial))
 
     def commission_stop(self) -> Run:
         """End the run; the results so far are kept and reported."""

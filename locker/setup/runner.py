@@ -311,7 +311,9 @@ class Setup:
     def run(self) -> int:
         dry = self.args.dry_run
         if os.geteuid() != 0 and not dry:
-            raise SetupError("run it as root: sudo locker setup (or --dry-run to see the plan)")
+            raise SetupError(
+                f"run it as root: sudo {sys.argv[0]} setup (or --dry-run to see the plan)"
+            )
         if not self.root.real and not (self.root.path / "etc" / "passwd").is_file():
             raise SetupError(f"{self.root.path}/etc/passwd: missing (--root is a system's /)")
         doc, example, first = self._document()
@@ -373,4 +375,7 @@ def run(args: argparse.Namespace) -> int:
         return Setup(args, root).run()
     except SetupError as exc:
         print(f"locker setup: {exc}", file=sys.stderr)
+        return 2
+    except PermissionError as exc:  # /etc/locker is 0750 root:locker: a user's dry run
+        print(f"locker setup: {exc.filename}: not readable by this user: use sudo", file=sys.stderr)
         return 2
