@@ -96,7 +96,9 @@ class CompartmentAudited(EventBase):
 class CommissionResult(Msg):
     compartment: Id
     outcome: Literal["ok", "no_door", "other_door", "not_shut"]
-    other: Id | None = Field(default=None, description="other_door: the door that opened")
+    other: Id | None = Field(
+        default=None, description="other_door: the door whose switch (or lock) read open instead"
+    )
 
 
 class LockerCommissioned(EventBase):
