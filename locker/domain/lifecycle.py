@@ -12,6 +12,7 @@ from locker.domain.model import Compartment, Kind, Reservation, SealedCode, Size
 from locker.domain.ports import CodeSealer
 from locker.domain.rules import Rules, Upsert
 from locker.domain.state import Txn
+from locker.privacy import identifiers
 
 # Fields an upsert may not change once the item is in the compartment (decision 14).
 _FROZEN_AFTER_DEPOSIT = ("kind", "size", "chilled", "accessible", "reference", "delegate")
@@ -65,6 +66,10 @@ def upsert(txn: Txn, rules: Rules, sealer: CodeSealer, req: Upsert) -> Reservati
     """Apply a ``reservation.upsert``; answer the reservation as it now stands."""
     if req.version < 1:
         reject(txn, req.reservation_id, req.version, "version must be an integer >= 1")
+        return None
+    why = identifiers.personal_data(req.recipient)
+    if why is not None:  # a phone number or an e-mail names a person (CONTRACT v1.1)
+        reject(txn, req.reservation_id, req.version, why + identifiers.REASON)
         return None
     existing = txn.reservation(req.reservation_id)
     if existing is not None and req.version <= existing.version:

@@ -1,0 +1,104 @@
+"""Privacy by design (issue 19): a recipient that names a person is refused, by REST
+and over MQTT, with a reason that says why; opaque ids stay valid."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from locker.privacy.identifiers import personal_data
+from locker.runtime import Runtime
+from tests.broker import Broker
+from tests.conftest import ADMIN
+from tests.mqtt_peer import Server
+from tests.test_api import BOOKING
+from tests.test_mqtt import UPSERT, LockerFactory, make_locker
+
+EMAILS = [
+    "jean.dupont@orange.fr",
+    "Marie-Claire.Durand+colis@laposte.net",
+    "a.b@mairie-chambeon.fr",
+]
+PHONES = [
+    "0612345678",
+    "06 12 34 56 78",
+    "06.12.34.56.78",
+    "06-12-34-56-78",
+    "01 23 45 67 89",
+    "+33612345678",
+    "+33 6 12 34 56 78",
+    "+33 (0)6 12 34 56 78",
+    "0033 6 12 34 56 78",
+    "+32 470 12 34 56",
+    "+1 415 555 0100",
+    "+44 20 7946 0958",
+    "tel 04 75 00 00 00",
+]
+OPAQUE = [
+    "apt-12",
+    "bat-B-apt-12",
+    "foyer 4412",
+    "COLIS 88412",
+    "household-1234567890",
+    "R-2024-06-12-0001",
+    "9f3c2a1e-77b0-4c55-9b1e-0a2f6f1d3c11",
+    "x@y",
+]
+RID = str(BOOKING["reservation_id"])
+
+
+@pytest.mark.parametrize("recipient", EMAILS + PHONES)
+def test_a_recipient_that_names_a_person_is_refused_by_rest(
+    app_client: tuple[TestClient, Runtime], recipient: str
+) -> None:
+    client, runtime = app_client
+    booking = {**BOOKING, "recipient": recipient}
+    r = client.post("/api/v1/reservations", json=booking, headers=ADMIN)
+    assert r.status_code == 409, r.text
+    kind = "an e-mail address" if "@" in recipient else "a phone number"
+    assert f"recipient looks like {kind}" in r.text and "opaque id" in r.text
+    assert runtime.service.reservation(RID) is None
+
+
+@pytest.mark.parametrize("recipient", OPAQUE)
+def test_opaque_ids_stay_valid(app_client: tuple[TestClient, Runtime], recipient: str) -> None:
+    client, _ = app_client
+    r = client.post(
+        "/api/v1/reservations",
+        json={**BOOKING, "recipient": recipient, "reference": "COLIS 88412"},
+        headers=ADMIN,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "accepted"
+
+
+def test_a_change_to_a_phone_number_keeps_the_reservation_as_it_was(
+    app_client: tuple[TestClient, Runtime],
+) -> None:
+    client, runtime = app_client
+    assert client.post("/api/v1/reservations", json=BOOKING, headers=ADMIN).status_code == 200
+    changed = {**BOOKING, "version": 2, "recipient": "06 12 34 56 78"}
+    assert client.post("/api/v1/reservations", json=changed, headers=ADMIN).status_code == 409
+    res = runtime.service.reservation(RID)
+    assert res is not None and res.version == 1
+    assert res.recipient == BOOKING.get("recipient")
+
+
+def test_the_rule_alone() -> None:
+    assert all(personal_data(r) for r in EMAILS + PHONES)
+    assert not any(personal_data(r) for r in OPAQUE)
+    assert personal_data(None) is None and personal_data("") is None
+
+
+def test_over_mqtt_the_rejection_says_why(
+    broker: Broker, server: Server, make_locker: LockerFactory
+) -> None:
+    make_locker(broker.port)
+    server.send("reservations", {**UPSERT, "recipient": "+33 6 12 34 56 78"})
+    rejected = server.wait_event("reservation.rejected")
+    assert "recipient looks like a phone number" in rejected["reason"]
+    server.send("reservations", {**UPSERT, "recipient": "apt-12", "version": 2})
+    server.wait_event("reservation.accepted")
+
+
+__all__ = ["make_locker"]  # the MQTT fixture, shared with tests/test_mqtt.py
