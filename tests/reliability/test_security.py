@@ -108,7 +108,7 @@ def test_no_token_code_or_key_in_the_logs_of_a_full_run(
         door_cycle(hand, r.json()["compartment"])
         # a dropoff booked over MQTT: deposit code typed at the kiosk, pickup code typed
         dropoff = {**UPSERT, "reservation_id": "D-9", "kind": "dropoff", "size": "S"}
-        server.send("reservations", {**dropoff, "reference": "D-9"})
+        server.send("reservations", {**dropoff, "reference": "D-9", "recipient": "foyer-d9-7731"})
         deposit_code = server.wait_event("reservation.accepted", reservation_id="D-9")
         found[deposit_code["deposit_code"]] = "deposit code"
         r = kiosk.post("/api/v1/kiosk/codes", json={"code": deposit_code["deposit_code"]})
@@ -144,6 +144,11 @@ def test_no_token_code_or_key_in_the_logs_of_a_full_run(
         assert health["mqtt"]["connected"] is True, health  # the password was accepted
         wait_for(lambda: hand.get("/healthz").json()["mqtt"]["backlog"] == 0, timeout=WAIT_S)
         found[(tmp_path / "locker.key").read_text().strip()] = "secret key"
+        # no recipient in the logs nor the metrics either (issue 19): who collected what
+        metrics = hand.get("/metrics").text
+        recipients = {str(UPSERT["recipient"]): "recipient", "foyer-d9-7731": "recipient"}
+        assert not [r for r in recipients if r in metrics], "a recipient in /metrics"
+        found.update(recipients)
     finally:
         if server is not None:
             server.close()
