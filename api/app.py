@@ -23,6 +23,7 @@ from api.routes import (
     log,
     metrics,
     page,
+    privacy,
     reservations,
     sim,
     speech,
@@ -76,6 +77,7 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     for module in (
         reservations,
+        privacy,
         access,
         compartments,
         commissioning,

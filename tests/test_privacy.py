@@ -9,9 +9,10 @@ from fastapi.testclient import TestClient
 from locker.privacy.identifiers import personal_data
 from locker.runtime import Runtime
 from tests.broker import Broker
-from tests.conftest import ADMIN
+from tests.conftest import ADMIN, KIOSK
+from tests.helpers import wait_for
 from tests.mqtt_peer import Server
-from tests.test_api import BOOKING
+from tests.test_api import BOOKING, door_cycle
 from tests.test_mqtt import UPSERT, LockerFactory, make_locker
 
 EMAILS = [
@@ -102,3 +103,68 @@ def test_over_mqtt_the_rejection_says_why(
 
 
 __all__ = ["make_locker"]  # the MQTT fixture, shared with tests/test_mqtt.py
+
+
+def test_export_then_erase_by_rest_refused_while_the_item_is_inside(
+    app_client: tuple[TestClient, Runtime],
+) -> None:
+    client, runtime = app_client
+    booking = {**BOOKING, "recipient": "foyer-4412", "reference": "COLIS 88412"}
+    assert client.post("/api/v1/reservations", json=booking, headers=ADMIN).status_code == 200
+    refused = client.delete(f"/api/v1/reservations/{RID}/personal-data", headers=ADMIN)
+    assert refused.status_code == 409 and "cancel it first" in refused.text
+    cid = client.post("/api/v1/deposits", json={"reservation_id": RID}, headers=ADMIN).json()
+    door_cycle(client, runtime, cid["compartment"])
+    wait_for(lambda: runtime.service.reservation(RID).state.value == "deposited")  # type: ignore[union-attr]
+    refused = client.delete(f"/api/v1/reservations/{RID}/personal-data", headers=ADMIN)
+    assert refused.status_code == 409 and "GDPR art. 17(3)" in refused.text
+    code = runtime.service.codes_of(runtime.service.reservation(RID))["pickup_code"]  # type: ignore[arg-type]
+    r = client.post("/api/v1/pickups", json={"code": code}, headers=KIOSK)
+    door_cycle(client, runtime, r.json()["compartment"])
+    wait_for(lambda: runtime.service.reservation(RID).state.value == "collected")  # type: ignore[union-attr]
+
+    export = client.get(f"/api/v1/reservations/{RID}/export", headers=ADMIN)
+    assert export.status_code == 200, export.text
+    body = export.json()
+    assert body["reservation"]["recipient"] == "foyer-4412"
+    assert body["codes"] == {"pickup_code": "used"} and code not in export.text
+    assert [e["type"] for e in body["events"]][:2] == ["reservation.accepted", "door.opened"]
+    assert "parcel.collected" in [e["type"] for e in body["events"]]
+    for role in ("demo-courier", "demo-kiosk"):
+        assert (
+            client.get(
+                f"/api/v1/reservations/{RID}/export", headers={"Authorization": f"Bearer {role}"}
+            ).status_code
+            == 403
+        )
+
+    done = client.delete(f"/api/v1/reservations/{RID}/personal-data", headers=ADMIN)
+    assert done.status_code == 200 and done.json()["erased"] == ["recipient", "reference"]
+    after = client.get(f"/api/v1/reservations/{RID}/export", headers=ADMIN).json()
+    assert after["reservation"]["recipient"] is None and after["reservation"]["reference"] is None
+    erased = [e for e in after["events"] if e["type"] == "reservation.erased"]
+    assert len(erased) == 1
+    again = client.delete(f"/api/v1/reservations/{RID}/personal-data", headers=ADMIN)
+    assert again.status_code == 200 and again.json()["erased"] == []
+    assert (
+        client.delete("/api/v1/reservations/nope/personal-data", headers=ADMIN).status_code == 404
+    )
+
+
+def test_the_erase_command_over_mqtt(
+    broker: Broker, server: Server, make_locker: LockerFactory
+) -> None:
+    locker = make_locker(broker.port)
+    server.send("reservations", UPSERT)
+    server.wait_event("reservation.accepted")
+    rid = str(UPSERT["reservation_id"])
+    server.send("commands", {"type": "erase", "request_id": "q-21", "reservation_id": rid})
+    failed = server.wait_event("command.failed", request_id="q-21")
+    assert "cancel it first" in failed["reason"]
+    server.send("reservations", {"type": "reservation.cancel", "reservation_id": rid, "version": 2})
+    server.wait_event("reservation.cancelled")
+    server.send("commands", {"type": "erase", "request_id": "q-22", "reservation_id": rid})
+    server.wait_event("reservation.erased", reservation_id=rid)
+    server.wait_event("command.done", request_id="q-22")
+    res = locker.service.reservation(rid)
+    assert res is not None and res.recipient is None and res.reference is None

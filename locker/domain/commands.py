@@ -11,6 +11,7 @@ from locker.domain.hours import CLOSURES, Closure, closures_from, closures_json
 from locker.domain.model import Purpose, State
 from locker.domain.ports import CommandOutcome
 from locker.domain.state import Txn
+from locker.privacy import erasure
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,16 @@ class ClearClosure:
     start: datetime
 
 
-Command = Resync | OpenDoor | SetService | SetClosure | ClearClosure
+@dataclass(frozen=True)
+class Erase:
+    """Blank the personal data of one final reservation (:mod:`locker.privacy.erasure`)."""
+
+    reservation_id: str
+
+
+Command = Resync | OpenDoor | SetService | SetClosure | ClearClosure | Erase
 NAMES = {
+    Erase: "erase",
     Resync: "resync",
     OpenDoor: "open",
     SetService: "set_service",
@@ -113,6 +122,8 @@ def execute(txn: Txn, request_id: str, command: Command) -> bool:
             snapshot(txn, request_id)
         elif isinstance(command, SetClosure | ClearClosure):
             _set_closure(txn, command)
+        elif isinstance(command, Erase):
+            erasure.erase(txn, command.reservation_id)
         elif isinstance(command, OpenDoor):
             holder = txn.holder(command.compartment) if _exists(txn, command.compartment) else None
             doors.start_opening(

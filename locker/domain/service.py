@@ -34,6 +34,7 @@ from locker.domain.model import (
 from locker.domain.rules import Cancel, ReservationMessage, Upsert
 from locker.domain.service_group import GroupPickupService
 from locker.domain.state import LockerState, Txn
+from locker.privacy import erasure
 
 STAFF_LOCKOUT = "staff:"  # the lockout record of staff PINs at a terminal: its own
 
@@ -268,6 +269,11 @@ class LockerService(GroupPickupService):
             return comp
 
         return self._run(work)
+
+    def erase_personal_data(self, reservation_id: str) -> Reservation:
+        """Blank the recipient and reference of a final reservation: ``reservation.erased``
+        (:mod:`locker.privacy.erasure`; refused while an item is inside)."""
+        return self._run(lambda txn: erasure.erase(txn, reservation_id))
 
     def lift_lockout(self, terminal: str) -> None:
         def work(txn: Txn) -> None:

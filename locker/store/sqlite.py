@@ -247,6 +247,17 @@ class SqliteStore:
             )
             return [convert.event_from(r, self._unseal(r) if reveal else None) for r in rows]
 
+    def events_of(self, reservation_id: str) -> list[Event]:
+        """Every logged event about one reservation, in ``seq`` order, codes masked
+        (an export of what the locker holds: :mod:`api.routes.privacy`)."""
+        with Session(self._engine) as s:
+            rows = s.exec(
+                select(EventRow)
+                .where(EventRow.reservation_id == reservation_id)
+                .order_by(col(EventRow.seq))
+            )
+            return [convert.event_from(r, None) for r in rows]
+
     # -- the outbox ---------------------------------------------------------
     def unsent(self, after_seq: int, limit: int) -> list[Event]:
         """Events not yet acknowledged by the broker, in ``seq`` order, codes unsealed."""

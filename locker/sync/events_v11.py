@@ -106,6 +106,11 @@ class LockerCommissioned(EventBase):
     results: list[CommissionResult] = Field(description="one entry per compartment tested")
 
 
+class ReservationErased(EventBase):
+    type: Literal["reservation.erased"]
+    reservation_id: Id
+
+
 class ParcelProblem(EventBase):
     type: Literal["parcel.problem"]
     reservation_id: Id
@@ -115,6 +120,7 @@ class ParcelProblem(EventBase):
 
 V11_EVENTS = (
     CompartmentAudited,
+    ReservationErased,
     LockerCommissioned,
     ParcelProblem,
     ReservationDeadline,

@@ -21,6 +21,7 @@ from locker.sync.messages import (
     ID,
     RESERVATIONS,
     ClearClosureCommand,
+    EraseCommand,
     OpenCommand,
     ReservationCancel,
     ResyncCommand,
@@ -144,6 +145,8 @@ class Inbound:
             command = commands.SetClosure(message.start, message.to, message.reason)
         elif isinstance(message, ClearClosureCommand):
             command = commands.ClearClosure(message.start)
+        elif isinstance(message, EraseCommand):
+            command = commands.Erase(message.reservation_id)
         else:
             command = commands.SetService(message.compartment, message.in_service, message.reason)
         if not self._service.server_command(message.request_id, command):

@@ -23,6 +23,7 @@ from locker.sync.events_v11 import (
     LockerCommissioned,
     ParcelProblem,
     ReservationDeadline,
+    ReservationErased,
     ReservationHeld,
     ReservationReleased,
     ReservationReminder,
@@ -124,8 +125,21 @@ class ClearClosureCommand(Msg):
     start: IsoTime = Field(alias="from")
 
 
+class EraseCommand(Msg):
+    """v1.1: remove the personal data the locker holds of one final reservation."""
+
+    type: Literal["erase"]
+    request_id: Id
+    reservation_id: Id
+
+
 AnyCommand = (
-    ResyncCommand | OpenCommand | SetServiceCommand | SetClosureCommand | ClearClosureCommand
+    ResyncCommand
+    | OpenCommand
+    | SetServiceCommand
+    | SetClosureCommand
+    | ClearClosureCommand
+    | EraseCommand
 )
 CommandMessage = Annotated[AnyCommand, Field(discriminator="type")]
 
@@ -292,7 +306,8 @@ EventMessage = Annotated[
     | ColdChainBroken
     | ParcelProblem
     | CompartmentAudited
-    | LockerCommissioned,
+    | LockerCommissioned
+    | ReservationErased,
     Field(discriminator="type"),
 ]
 
