@@ -3,9 +3,12 @@ and over MQTT, with a reason that says why; opaque ids stay valid."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
+from locker.backup import backup
 from locker.privacy.identifiers import personal_data
 from locker.runtime import Runtime
 from tests.broker import Broker
@@ -168,3 +171,31 @@ def test_the_erase_command_over_mqtt(
     server.wait_event("command.done", request_id="q-22")
     res = locker.service.reservation(rid)
     assert res is not None and res.recipient is None and res.reference is None
+
+
+def raw(path: Path) -> bytes:
+    """The bytes of the database file and of its write-ahead log."""
+    wal = path.with_name(path.name + "-wal")
+    return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+
+def test_an_erased_value_is_gone_from_the_file_its_wal_and_a_backup(
+    app_client: tuple[TestClient, Runtime], tmp_path: Path
+) -> None:
+    client, runtime = app_client
+    secret = b"foyer-secret-7731"
+    booking = {**BOOKING, "recipient": secret.decode(), "reference": "COLIS-secret-4242"}
+    assert client.post("/api/v1/reservations", json=booking, headers=ADMIN).status_code == 200
+    r = client.delete(f"/api/v1/reservations/{RID}", headers=ADMIN)  # cancelled: final
+    assert r.status_code == 200, r.text
+    db = Path(runtime.settings.storage.path)
+    assert secret in raw(db)  # it was written: the test can fail
+    assert client.delete(f"/api/v1/reservations/{RID}/personal-data", headers=ADMIN).is_success
+    wait_for(
+        lambda: secret not in raw(db) and b"COLIS-secret-4242" not in raw(db),
+        timeout=30,
+        what="the erased values gone from the file and its WAL",
+    )
+    copy = tmp_path / "copy.db"
+    backup(db, copy)
+    assert secret not in copy.read_bytes() and b"COLIS-secret-4242" not in copy.read_bytes()

@@ -45,6 +45,9 @@ def _pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
     cur.execute("PRAGMA wal_autocheckpoint=10000")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA foreign_keys=ON")
+    # NOTE: what is deleted or rewritten is overwritten with zeros, free pages too: an
+    # erased recipient is not left behind in the file (issue 19; see scrub_due).
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
 
@@ -96,6 +99,10 @@ class SqliteStore:
     def __init__(self, engine: Engine, sealer: CodeSealer) -> None:
         self._engine = engine
         self._sealer = sealer
+        # personal data were erased: the next checkpoint copies the whole log into the
+        # file and truncates it, so their former pages are gone from the WAL too
+        self._erasures = 0  # commits that erased some
+        self._scrubbed = 0  # of those, the ones a truncating checkpoint followed
 
     # -- loading ------------------------------------------------------------
     def load(self, specs: Iterable[Compartment]) -> Snapshot:
@@ -132,6 +139,8 @@ class SqliteStore:
         with self._engine.begin() as conn:
             for changes in batch:
                 self._write(conn, changes)
+        if any(e.type == "reservation.erased" for c in batch for e in c.events):
+            self._erasures += 1
 
     def _write(self, conn: Connection, changes: Changes) -> None:
         _upsert(
@@ -282,9 +291,21 @@ class SqliteStore:
 
     def checkpoint(self) -> None:
         """Copy the write-ahead log into the database, without waiting for readers or
-        writers (PASSIVE); what cannot be copied now is copied next time."""
+        writers (PASSIVE); what cannot be copied now is copied next time. After an
+        erasure, all of it, and the log truncated to nothing (TRUNCATE): the erased
+        values' former pages are then in neither file."""
+        erasures = self._erasures
+        scrub = erasures != self._scrubbed
         with self._engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            mode = "TRUNCATE" if scrub else "PASSIVE"
+            busy = conn.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})").fetchone()
+        if scrub and busy is not None and busy[0] == 0:
+            self._scrubbed = erasures
+
+    @property
+    def scrub_due(self) -> bool:
+        """An erasure not yet followed by a truncating checkpoint."""
+        return self._erasures != self._scrubbed
 
     def backlog(self) -> int:
         with Session(self._engine) as s:
