@@ -33,6 +33,7 @@ from locker.domain.model import Size
 from locker.hours.config import HoursConfig
 from locker.layout import layout_problems, lock_addresses
 from locker.pins import DEMO_PIN, DEMO_STAFF_PIN, is_pin_hash, verify_pin
+from locker.privacy.config import PrivacyConfig
 from locker.secrets import key_problem
 
 DEMO_TOKENS = {"admin": "demo-admin", "courier": "demo-courier", "kiosk": "demo-kiosk"}
@@ -248,6 +249,7 @@ class Settings(BaseSettings):
     cold_chain: ColdChainConfig = Field(default_factory=ColdChainConfig)
     zones: list[ZoneConfig] = Field(default_factory=list, description="chilled zones (fridges)")
     hours: HoursConfig = Field(default_factory=HoursConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     tick_s: float = Field(default=0.25, gt=0, le=5)
 
     @classmethod

@@ -20,6 +20,7 @@ from locker.domain.ports import Changes, Clock
 from locker.domain.rules import Rules
 from locker.domain.service import LockerService
 from locker.hardware import Doors, Hand, build_doors, build_lights
+from locker.privacy.retention import Retention
 from locker.secrets import Sealer, load_master_key
 from locker.store.sqlite import SqliteStore, open_engine
 from locker.store.temperatures import TemperatureLog
@@ -229,6 +230,9 @@ class Runtime:
         self.started = False
 
 
+RETENTION_EVERY_S = 60.0  # the retention sweep (locker.privacy.retention), in small batches
+
+
 def specs_of(settings: Settings) -> list[CompartmentSpec]:
     return [
         CompartmentSpec(
@@ -327,9 +331,11 @@ def build(
 
     def thin_readings() -> None:
         if service.clock_trusted():  # a clock far ahead would take real readings for old
-            readings.compact(service.clock_now())
+            readings.compact(service.clock_now(), keep_days=settings.privacy.temperature_days)
 
     runtime.ticker.chores.append(Chore(COMPACT_EVERY_S, thin_readings))
+    retention = Retention(settings.privacy, service, store)
+    runtime.ticker.chores.append(Chore(RETENTION_EVERY_S, retention.sweep))
     runtime.ticker.chores.append(Chore(UNKNOWN_DOORS_EVERY_S, runtime.read_unknown_doors))
     return runtime
 

@@ -256,6 +256,33 @@ class SqliteStore:
             )
             return [convert.event_from(r, self._unseal(r) if reveal else None) for r in rows]
 
+    def with_personal_data(self, ended_before: str, limit: int) -> list[str]:
+        """Final reservations that ended before ``ended_before`` (UTC text) and still hold
+        a recipient or a reference: the retention sweep's next batch."""
+        with self._engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT id FROM reservation WHERE closed_at IS NOT NULL AND closed_at < ? "
+                "AND state IN ('collected', 'returned', 'cancelled', 'expired') "
+                "AND (recipient IS NOT NULL OR reference IS NOT NULL) "
+                "ORDER BY closed_at LIMIT ?",
+                (ended_before, limit),
+            ).all()
+        return [str(r[0]) for r in rows]
+
+    def purge_events(self, before: str, limit: int) -> int:
+        """Delete up to ``limit`` events older than ``before`` that the broker has
+        acknowledged: never an unsent one, never the newest (it numbers the next)."""
+        with self._engine.begin() as conn:
+            gone = conn.exec_driver_sql(
+                "DELETE FROM event WHERE seq IN (SELECT seq FROM event WHERE at < ? "
+                "AND sent_at IS NOT NULL AND seq < (SELECT max(seq) FROM event) "
+                "ORDER BY seq LIMIT ?)",
+                (before, limit),
+            ).rowcount
+        if gone:
+            self._erasures += 1  # their pages, out of the WAL too
+        return int(gone)
+
     def events_of(self, reservation_id: str) -> list[Event]:
         """Every logged event about one reservation, in ``seq`` order, codes masked
         (an export of what the locker holds: :mod:`api.routes.privacy`)."""

@@ -20,7 +20,7 @@ from locker.store.convert import utc_text
 
 RAW_DAYS = 7  # samples kept one by one this long
 BUCKET_S = 300  # then merged into slots of this length
-KEEP_DAYS = 400  # and dropped after this (more than the year decision 29 asks)
+KEEP_DAYS = 400  # and dropped after this (privacy.temperature_days: a year at least)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +70,12 @@ class TemperatureLog:
                 return
             after_id, after = found[-1][0], found[-1][2]
 
-    def compact(self, now: datetime, batch: int = 2_000) -> int:
+    def compact(self, now: datetime, batch: int = 2_000, keep_days: int = KEEP_DAYS) -> int:
         """Merge up to ``batch`` samples older than a week into 5-minute slots and drop
         what is older than ``KEEP_DAYS``; answers how many rows went (0: nothing left to
         do). Small batches, so the writer is never held for long."""
         horizon = utc_text(now - timedelta(days=RAW_DAYS))
-        too_old = utc_text(now - timedelta(days=KEEP_DAYS))
+        too_old = utc_text(now - timedelta(days=keep_days))
         with self._engine.begin() as conn:
             dropped = conn.exec_driver_sql(
                 "DELETE FROM temperature WHERE id IN (SELECT id FROM temperature "

@@ -1,0 +1,112 @@
+"""The retention sweep (issue 19, point 2) on a fixed clock and a real SQLite file:
+personal data of final reservations blanked after ``personal_data_days``, the event
+log thinned after ``event_log_days`` but never of an unsent event, and a sweep cut
+short (a crash between batches) finished by the next one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from locker.config import ConfigError
+from locker.privacy.config import PrivacyConfig
+from locker.privacy.retention import Retention
+from tests.conftest import Harness
+from tests.helpers import book, settings_for
+
+DAY = 86_400.0
+TERMINAL = "kiosk-0@127.0.0.1"
+
+
+def collected(h: Harness, rid: str) -> None:
+    book(h.service, h.clock.now(), rid=rid, recipient=f"apt-{rid}")
+    cid = h.service.deposit_by_courier(rid)
+    h.cycle_door(cid)
+    res = h.service.reservation(rid)
+    assert res is not None
+    h.service.pickup(TERMINAL, h.service.codes_of(res)["pickup_code"])
+    h.cycle_door(cid)
+    done = h.service.reservation(rid)
+    assert done is not None and done.state.value == "collected"
+
+
+def sweeper(h: Harness, **config: int) -> Retention:
+    return Retention(PrivacyConfig(**config), h.service, h.store)
+
+
+def test_personal_data_go_after_their_days_and_not_before(harness: Harness) -> None:
+    h = harness
+    collected(h, "R-1")
+    h.clock.advance(5 * DAY)
+    book(h.service, h.clock.now(), rid="R-2", recipient="apt-2")
+    h.service.cancel("R-2")
+    book(h.service, h.clock.now(), rid="R-3", recipient="apt-3")  # still booked
+    h.clock.advance(26 * DAY)  # R-1 ended 31 days ago, R-2 26
+    swept = sweeper(h).sweep()
+    assert (swept.erased, swept.done) == (1, True)
+    r1, r2, r3 = (h.service.reservation(r) for r in ("R-1", "R-2", "R-3"))
+    assert r1 is not None and (r1.recipient, r1.reference) == (None, None)
+    assert r2 is not None and r2.recipient == "apt-2"
+    assert r3 is not None and r3.recipient == "apt-3"
+    erased = [e.reservation_id for e in h.service.events(0, 1000) if e.type == "reservation.erased"]
+    assert erased == ["R-1"]
+    h.clock.advance(5 * DAY)
+    assert sweeper(h).sweep().erased == 1  # R-2 now; R-3 is live, never
+    assert sweeper(h).sweep().erased == 0  # nothing left: said once
+
+
+def test_old_events_go_once_sent_never_unsent_never_the_newest(harness: Harness) -> None:
+    h = harness
+    collected(h, "R-1")
+    events = h.service.events(0, 1000)
+    sent = [e.seq for e in events[: len(events) // 2]]
+    h.store.mark_sent(sent, h.clock.now().isoformat())
+    h.clock.advance(364 * DAY)
+    assert sweeper(h).sweep().events == 0  # not a year old yet
+    h.clock.advance(2 * DAY)
+    swept = sweeper(h).sweep()
+    assert swept.events == len(sent)
+    left = [e.seq for e in h.store.events(0, 1000)]
+    unsent = [e.seq for e in events if e.seq not in sent]
+    assert not set(sent) & set(left) and set(unsent) <= set(left)  # the unsent stay
+    assert [e.type for e in h.store.events(0, 1000)][-1] == "reservation.erased"  # R-1's
+    h.store.mark_sent(left, h.clock.now().isoformat())
+    h.clock.advance(366 * DAY)
+    sweeper(h).sweep()
+    assert [e.seq for e in h.store.events(0, 1000)] == [left[-1]]  # numbers the next one
+
+
+def test_a_sweep_cut_short_is_finished_by_the_next(harness: Harness) -> None:
+    h = harness
+    for n in range(5):
+        collected(h, f"R-{n}")
+    h.clock.advance(31 * DAY)
+    first = sweeper(h).sweep(budget_s=0.0, batch=2)  # then the process dies
+    assert (first.erased, first.done) == (2, False)
+    h.reopen()  # a new process on the same database
+    second = sweeper(h).sweep(batch=2)
+    assert (second.erased, second.done) == (3, True)
+    for n in range(5):
+        res = h.service.reservation(f"R-{n}")
+        assert res is not None and res.recipient is None
+
+
+def test_an_untrusted_clock_sweeps_nothing(harness: Harness) -> None:
+    h = harness
+    collected(h, "R-1")
+    h.clock.advance(400 * DAY)
+    h.clock.is_trusted = False
+    assert sweeper(h).sweep().erased == 0
+
+
+def test_check_config_refuses_limits_that_lose_evidence(tmp_path: Path) -> None:
+    for bad, where in (
+        ({"temperature_days": 100}, "privacy.temperature_days"),
+        ({"event_log_days": 1}, "privacy.event_log_days"),
+        ({"personal_data_days": 0}, "privacy.personal_data_days"),
+    ):
+        with pytest.raises(ConfigError) as exc:
+            settings_for(tmp_path, privacy=bad)
+        assert any(p.startswith(where) for p in exc.value.problems), exc.value.problems
+    assert settings_for(tmp_path).privacy.personal_data_days == 30
