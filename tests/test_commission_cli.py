@@ -64,7 +64,8 @@ def pulses(svc: ServiceProcess, cid: str) -> int:
 
 
 def pull_and_shut(svc: ServiceProcess, door: str) -> None:
-    """Open the door, wait for the service to read it open (past the debounce), shut it."""
+    """Open the door, wait for the service to read it open (past the debounce), shut it,
+    and wait for it to read shut."""
     svc.client().post(f"/api/v1/sim/doors/{door}/open")
     admin = svc.client("demo-admin")
 
@@ -74,6 +75,9 @@ def pull_and_shut(svc: ServiceProcess, door: str) -> None:
 
     wait_for(read_open, what=f"{door} read open")
     svc.client().post(f"/api/v1/sim/doors/{door}/close")
+    # and read shut again (past the debounce) before the person answers: a door still
+    # open when its own turn comes waits to read shut first, and takes no answer then
+    wait_for(lambda: not read_open(), what=f"{door} read shut")
 
 
 def test_a_run_from_the_terminal(service: ServiceProcess) -> None:
