@@ -133,7 +133,7 @@ class Walk:
                         raise
                     self.say(("service", "down"), f"  {exc}; trying again")
                 elif "that step is over" not in str(exc):  # a typo: said, asked again
-                    print(f"  {exc}", file=self.out)
+                    print(f"  {exc}", file=self.out, flush=True)
                     self.said.discard((self.run["step"]["compartment"], "asked"))
                 continue
             failures = 0
@@ -188,14 +188,14 @@ class Walk:
         if answer == "r":
             return api.call("POST", "/repeat", serial)
         if step["asking"] and answer in ("", "n"):
-            print("  Type the id of the door that really opened.", file=self.out)
+            print("  Type the id of the door that really opened.", file=self.out, flush=True)
             return api.call("GET")
         if answer == "n" or (answer == "" and not sensed and step["tapped"] is None):
             return api.call("POST", "/tap", {"compartment": None} | serial)
         if answer == "":
             return api.call("POST", "/done", serial)
         if sensed and not step["asking"]:
-            print("  Enter, n, r or q (a door's id only when asked).", file=self.out)
+            print("  Enter, n, r or q (a door's id only when asked).", file=self.out, flush=True)
             return api.call("GET")
         run = api.call("POST", "/tap", {"compartment": answer.upper()} | serial)
         if run["active"] and run["step"]["compartment"] == step["compartment"]:
