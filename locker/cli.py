@@ -32,24 +32,16 @@ def _doors_override(hardware: str | None) -> dict[str, Any]:
     return {"doors": {"hardware": hardware}} if hardware else {}
 
 
-def _setup_command() -> str:
-    """``sudo …/locker setup`` by the path of this very program: sudo's PATH does not
-    hold a venv's bin (/opt/locker/.venv/bin)."""
-    here = Path(sys.executable).parent / "locker"
-    return f"sudo {here} setup" if here.is_file() else "sudo locker setup"
-
-
-SETUP = _setup_command()
-
-
 def serve(args: argparse.Namespace) -> int:
+    from locker.setup.unit import setup_command
+
     path = config_path(args.config)
     if not args.simulate and (path is None or not path.exists()):
         # one line: it is what the journal shows of a cabinet never set up
         missing = (
             f"{path} does not exist" if path else "no configuration (--config or $LOCKER_CONFIG)"
         )
-        print(f"locker: refusing to start: {missing}: run `{SETUP}`", file=sys.stderr)
+        print(f"locker: refusing to start: {missing}: run `{setup_command()}`", file=sys.stderr)
         return 1
     hint, has_db = False, False
     try:
@@ -69,12 +61,14 @@ def serve(args: argparse.Namespace) -> int:
         for line in exc.problems:
             print(f"  {line}", file=sys.stderr)
         if hint:  # demo or missing secrets: what setup makes, keeping the rest of the file
-            print(f"  run `{SETUP}`: it replaces these and keeps the rest", file=sys.stderr)
+            print(
+                f"  run `{setup_command()}`: it replaces these and keeps the rest", file=sys.stderr
+            )
         elif any(p.startswith("security:") for p in exc.problems):
             if has_db:  # its codes need that very key
                 print("  restore the key file from its backup (0640 root:locker)", file=sys.stderr)
             else:  # no database yet: nothing sealed with a lost key
-                print(f"  run `{SETUP}`: it makes the key", file=sys.stderr)
+                print(f"  run `{setup_command()}`: it makes the key", file=sys.stderr)
         return 1
     from locker.logs import setup_logging
 

@@ -312,7 +312,7 @@ class Setup:
         dry = self.args.dry_run
         if os.geteuid() != 0 and not dry:
             raise SetupError(
-                f"run it as root: sudo {sys.argv[0]} setup (or --dry-run to see the plan)"
+                f"run it as root: {unit.setup_command()} (or --dry-run to see the plan)"
             )
         if not self.root.real and not (self.root.path / "etc" / "passwd").is_file():
             raise SetupError(f"{self.root.path}/etc/passwd: missing (--root is a system's /)")

@@ -30,6 +30,12 @@ def executable() -> Path:
     return Path(found if found else sys.argv[0]).absolute()
 
 
+def setup_command() -> str:
+    """How to run setup again, by this very program's path: sudo's PATH does not hold
+    a venv's bin (/opt/locker/.venv/bin)."""
+    return f"sudo {executable()} setup"
+
+
 def render(template: str, locker: Path, groups: list[str]) -> str:
     if " " in str(locker) or SHIPPED_EXEC not in template:
         raise ValueError(f"cannot write ExecStart for {locker}")

@@ -46,7 +46,7 @@ def _pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA foreign_keys=ON")
     # NOTE: what is deleted or rewritten is overwritten with zeros, free pages too: an
-    # erased recipient is not left behind in the file (issue 19; see scrub_due).
+    # erased recipient is not left behind in the file (issue 19; see checkpoint).
     cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
@@ -101,7 +101,7 @@ class SqliteStore:
         self._sealer = sealer
         # personal data were erased: the next checkpoint copies the whole log into the
         # file and truncates it, so their former pages are gone from the WAL too
-        self._erasures = 0  # commits that erased some
+        self._scrubs_asked = 0  # commits that erased or purged some
         self._scrubbed = 0  # of those, the ones a truncating checkpoint followed
 
     # -- loading ------------------------------------------------------------
@@ -140,7 +140,7 @@ class SqliteStore:
             for changes in batch:
                 self._write(conn, changes)
         if any(e.type == "reservation.erased" for c in batch for e in c.events):
-            self._erasures += 1
+            self._scrubs_asked += 1
 
     def _write(self, conn: Connection, changes: Changes) -> None:
         _upsert(
@@ -280,7 +280,7 @@ class SqliteStore:
                 (before, limit),
             ).rowcount
         if gone:
-            self._erasures += 1  # their pages, out of the WAL too
+            self._scrubs_asked += 1  # their pages, out of the WAL too
         return int(gone)
 
     def events_of(self, reservation_id: str) -> list[Event]:
@@ -321,18 +321,13 @@ class SqliteStore:
         writers (PASSIVE); what cannot be copied now is copied next time. After an
         erasure, all of it, and the log truncated to nothing (TRUNCATE): the erased
         values' former pages are then in neither file."""
-        erasures = self._erasures
-        scrub = erasures != self._scrubbed
+        asked = self._scrubs_asked
+        scrub = asked != self._scrubbed
         with self._engine.connect() as conn:
             mode = "TRUNCATE" if scrub else "PASSIVE"
             busy = conn.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})").fetchone()
         if scrub and busy is not None and busy[0] == 0:
-            self._scrubbed = erasures
-
-    @property
-    def scrub_due(self) -> bool:
-        """An erasure not yet followed by a truncating checkpoint."""
-        return self._erasures != self._scrubbed
+            self._scrubbed = asked
 
     def backlog(self) -> int:
         with Session(self._engine) as s:
