@@ -61,5 +61,10 @@ def test_the_benchmark_smoke_run_writes_every_figure(tmp_path: Path) -> None:
         )
     # a phrase is made once, then served from the cache
     assert figures["speech_first_phrase_ms"]["p50"] > 0 and figures["speech_cached_ms"]["n"] >= 1
+    # the retention sweep (issue 19): every final reservation of the seed erased,
+    # pickups timed beside it on the same database
+    assert figures["retention_sweep_s"]["value"] > 0 and figures["retention_sweep_s"]["n"] == 2000
+    assert figures["pickup_to_relay_ms_sweeping"]["n"] >= 1
+    assert figures["pickup_to_relay_ms_retained"]["n"] == 12
     assert "pickup_to_relay_ms" in run.stdout  # the table
     assert not (tmp_path / "work").exists()  # cleaned up

@@ -1,22 +1,30 @@
 """The retention sweep (issue 19, point 2) on a fixed clock and a real SQLite file:
 personal data of final reservations blanked after ``personal_data_days``, the event
 log thinned after ``event_log_days`` but never of an unsent event, and a sweep cut
-short (a crash between batches) finished by the next one."""
+short (a crash between batches) finished by the next one; and the real service killed
+inside a batch."""
 
 from __future__ import annotations
 
+import signal
+import sqlite3
+import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from locker.config import ConfigError
 from locker.privacy.config import PrivacyConfig
-from locker.privacy.retention import Retention
+from locker.privacy.retention import BATCH, Retention
+from tests.bench import retentionbench
 from tests.conftest import Harness
 from tests.helpers import book, settings_for
+from tests.procs import ServiceProcess
 
 DAY = 86_400.0
 TERMINAL = "kiosk-0@127.0.0.1"
+ERASED = "reservation.erased"
 
 
 def collected(h: Harness, rid: str) -> None:
@@ -110,3 +118,85 @@ def test_check_config_refuses_limits_that_lose_evidence(tmp_path: Path) -> None:
             settings_for(tmp_path, privacy=bad)
         assert any(p.startswith(where) for p in exc.value.problems), exc.value.problems
     assert settings_for(tmp_path).privacy.personal_data_days == 30
+
+
+def _erasures(db: Path) -> tuple[set[str], set[str]]:
+    """Reservations with their personal data blanked; those with a reservation.erased."""
+    with closing(sqlite3.connect(db)) as conn:
+        blank = {
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM reservation WHERE recipient IS NULL AND reference IS NULL"
+            )
+        }
+        told = {
+            r[0] for r in conn.execute("SELECT reservation_id FROM event WHERE type = ?", (ERASED,))
+        }
+    return blank, told
+
+
+def _unsent_old(db: Path) -> set[int]:
+    with closing(sqlite3.connect(db)) as conn:
+        return {r[0] for r in conn.execute("SELECT seq FROM event WHERE sent_at IS NULL")}
+
+
+def test_a_crash_inside_a_batch_loses_nothing_and_the_next_start_goes_on(
+    tmp_path: Path,
+) -> None:
+    """The real service on a database of 1,500 reservations past their days: SIGKILLed
+    while its first sweep runs, inside a batch of 100; each erasure is whole (blanked
+    and told, or neither), and the next start goes on where it stopped."""
+    layout = retentionbench.seed(tmp_path, 1500)  # all ended 31 days to 3 years ago
+    db = tmp_path / "locker.db"
+    with closing(sqlite3.connect(db)) as conn, conn:  # ten old events never acknowledged
+        conn.execute(
+            "UPDATE event SET sent_at = NULL WHERE seq IN (SELECT seq FROM event "
+            "WHERE reservation_id LIKE 'OLD-%' ORDER BY seq LIMIT 10)"
+        )
+    unsent = _unsent_old(db)
+    assert len(unsent) == 10
+    service = ServiceProcess(tmp_path, config=layout)
+    inside = None
+    for _attempt in range(5):
+        done_before = len(_erasures(db)[0])
+        service.start(wait=False)
+        try:
+            _wait_for_erasures_under_way(db, done_before)
+        finally:
+            service.stop(signal.SIGKILL)
+        blank, told = _erasures(db)
+        assert blank == told  # each erasure whole: none blanked untold, none told unblanked
+        assert unsent <= _unsent_old(db)
+        if (len(blank) - done_before) % BATCH:
+            inside = len(blank)
+            break
+    assert inside is not None, "no kill landed inside a batch in five tries"
+    service.start()
+    try:
+        deadline = time.monotonic() + 60
+        while len(_erasures(db)[0]) <= inside:  # the next start's sweep goes on
+            assert time.monotonic() < deadline, "the sweep did not go on after the restart"
+            time.sleep(0.05)
+    finally:
+        service.stop()
+    blank, told = _erasures(db)
+    assert blank == told and len(blank) > inside
+    assert unsent <= _unsent_old(db)
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def _wait_for_erasures_under_way(db: Path, before: int) -> None:
+    """Return at once when erasures are seen being made (two reads, both growing)."""
+    deadline = time.monotonic() + 60
+    seen = before
+    while time.monotonic() < deadline:
+        try:
+            now = len(_erasures(db)[0])
+        except sqlite3.OperationalError:  # the first start migrates the schema meanwhile
+            now = seen
+        if now > seen > before:
+            return
+        seen = max(seen, now)
+        time.sleep(0.005)
+    raise AssertionError("no sweep seen in 60 s")

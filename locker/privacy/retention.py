@@ -8,8 +8,9 @@ batches, off the requests' path (a ticker chore).
   unsent one (the store's ``purge_events``).
 - Temperature readings follow ``temperature_days`` (:mod:`locker.store.temperatures`).
 
-Each batch is its own transaction: a crash in the middle leaves the rest for the
-next run, which picks up where it stopped. Runs only on a trusted clock (a clock far
+Each erasure is its own transaction (the blanks and their event together), each
+batch of old events another: a crash in the middle leaves nothing half done, and the
+next run picks up where it stopped. Runs only on a trusted clock (a clock far
 ahead would take live data for old).
 """
 

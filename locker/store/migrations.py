@@ -90,6 +90,14 @@ STEPS: list[list[str]] = [
         "ALTER TABLE compartment ADD COLUMN commission VARCHAR",
         "ALTER TABLE compartment ADD COLUMN commissioned_at VARCHAR",
     ],
+    # 8: the retention sweep's two lookups (issue 19), each an index range: the ended
+    # reservations that still hold personal data (they leave the index once erased),
+    # and the events by age.
+    [
+        "CREATE INDEX ix_reservation_personal ON reservation (closed_at) "
+        "WHERE recipient IS NOT NULL OR reference IS NOT NULL",
+        "CREATE INDEX ix_event_at ON event (at)",
+    ],
 ]
 
 LATEST = len(STEPS)

@@ -14,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.bench import footprint, httpbench, inproc, speechbench, syncbench
+from tests.bench import footprint, httpbench, inproc, retentionbench, speechbench, syncbench
 from tests.bench.figures import Figure, latency, markdown, table, value
 from tests.bench.layout import PROBE_SAMPLE_S, PROBES, example_with_probes, service_core
 from tests.broker import Broker
@@ -29,9 +29,11 @@ FULL = {
     "starts": 5,
     "idle": 60,
     "phrases": 24,
+    "swept": 100_000,
+    "sweep_pickups": 300,
 }
 QUICK = {
-    "p2r": 12,
+    "p2r": 24,  # two rounds on the six wired doors a half
     "c1": 40,
     "c20": 100,
     "sync": 200,
@@ -39,6 +41,8 @@ QUICK = {
     "starts": 1,
     "idle": 2,
     "phrases": 2,
+    "swept": 2_000,
+    "sweep_pickups": 12,
 }
 TARGETS = {  # issue 6, with decision 23 for HTTP and start-up
     "pickup_to_relay_ms": 5.0,
@@ -218,6 +222,37 @@ def variant(work: Path, sizes: dict[str, int], suffix: str, seeds: dict[str, Pat
     return figs
 
 
+def retention_figures(work: Path, count: int, pickups: int) -> list[Figure]:
+    """The retention sweep of ``count`` final reservations past their days (issue 19),
+    and pickup -> relay on that database left alone, then while it is swept."""
+    seeded = work / "retention-seed"
+    seeded.mkdir()
+    retentionbench.seed(seeded, count)
+    idle = retentionbench.run(seeded, work / "retention-idle", pickups, sweeping=False)
+    swept = retentionbench.run(seeded, work / "retention-sweep", pickups, sweeping=True)
+    assert swept.erased == count, swept.erased
+    what = f"{count:,} final reservations ended 31 days to 3 years ago, 5 events each"
+    return [
+        value("retention_sweep_s", "s", count, swept.sweep_s, note=f"{what}; runs back to back"),
+        value(
+            "retention_erasures_per_s",
+            "erasures/s",
+            count,
+            count / swept.sweep_s,
+            higher_is_better=True,
+            note=f"with {swept.events_deleted:,} events over a year old deleted",
+        ),
+        latency("pickup_to_relay_ms_retained", "ms", idle.latencies_ms, None, note=what),
+        latency(
+            "pickup_to_relay_ms_sweeping",
+            "ms",
+            swept.latencies_ms,
+            None,
+            note="the same database while the sweep runs",
+        ),
+    ]
+
+
 def idle_figures(work: Path, seconds: int) -> list[Figure]:
     stack = footprint.stack_rss_mb()
     broker = Broker(work / "idle-broker", save_each=False).start()
@@ -301,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     figures: list[Figure] = []
     for suffix in ("", "_1core"):
         figures += variant(work, sizes, suffix, seeds)
+    figures += retention_figures(work, sizes["swept"], sizes["sweep_pickups"])
     figures += idle_figures(work, sizes["idle"])
     results = {
         "machine": machine(),
