@@ -16,6 +16,7 @@ from locker.store.tables import ReservationRow
 from tests.conftest import Harness
 from tests.helpers import book
 from tests.test_lifecycle import deposit_and_close, types, upsert
+from tests.test_privacy import raw
 
 
 def columns(conn: sqlite3.Connection, table: str) -> list[str]:
@@ -117,3 +118,24 @@ def test_the_plain_sql_path_stores_and_reads_what_sqlalchemy_does(harness: Harne
         query = f"SELECT {cols} FROM reservation WHERE id = ?"
         stored = [conn.execute(query, (rid,)).fetchone() for rid in ("R-1", "R-2")]
     assert stored[0] == stored[1]  # the same storage classes and values, column by column
+
+
+def test_a_file_of_an_earlier_release_is_scrubbed_once_at_the_upgrade(tmp_path: Path) -> None:
+    """Files written before secure_delete (schema < 8) keep old copies of rows in their
+    free pages: the upgrade rewrites the file once, and those copies are gone (issue 19)."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA secure_delete=OFF")  # as release 7 wrote it
+    migrations.migrate(conn, target=7)
+    conn.execute("CREATE TABLE scratch (x TEXT)")  # a table of the release's own, dropped
+    conn.executemany("INSERT INTO scratch VALUES (?)", [("foyer-secret-5511" * 40,)] * 50)
+    conn.execute("DROP TABLE scratch")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    assert b"foyer-secret-5511" in path.read_bytes()  # in the free pages: the test can fail
+    open_engine(path).dispose()
+    assert b"foyer-secret-5511" not in raw(path)
+    check = sqlite3.connect(path)
+    assert migrations.current_version(check) == migrations.LATEST
+    check.close()

@@ -22,6 +22,8 @@ EMAILS = [
     "jean.dupont@orange.fr",
     "Marie-Claire.Durand+colis@laposte.net",
     "a.b@mairie-chambeon.fr",
+    "jean@localhost",
+    "x@y",
 ]
 PHONES = [
     "0612345678",
@@ -37,6 +39,15 @@ PHONES = [
     "+1 415 555 0100",
     "+44 20 7946 0958",
     "tel 04 75 00 00 00",
+    # inside a longer id, glued to it, two at once, other dashes, without + or 0
+    "apt-12 06 12 34 56 78",
+    "foyer 4412 0612345678",
+    "apt0612345678",
+    "Dupont_0612345678",
+    "0612345678 0698765432",
+    "06\u201312\u201334\u201356\u201378",
+    "33612345678",
+    "6 12 34 56 78",
 ]
 OPAQUE = [
     "apt-12",
@@ -46,7 +57,9 @@ OPAQUE = [
     "household-1234567890",
     "R-2024-06-12-0001",
     "9f3c2a1e-77b0-4c55-9b1e-0a2f6f1d3c11",
-    "x@y",
+    "ref 01/2024/1234",
+    "R-000123",
+    "box 3 row 12",
 ]
 RID = str(BOOKING["reservation_id"])
 
@@ -171,6 +184,20 @@ def test_the_erase_command_over_mqtt(
     server.wait_event("command.done", request_id="q-22")
     res = locker.service.reservation(rid)
     assert res is not None and res.recipient is None and res.reference is None
+    inside = {**UPSERT, "reservation_id": "R-in"}  # an item in its compartment
+    server.send("reservations", inside)
+    server.wait_event("reservation.accepted", reservation_id="R-in")
+    cid = locker.service.deposit_by_courier("R-in")
+    assert locker.sim is not None
+    for is_open in (True, False):
+        locker.sim.set_door(cid, is_open)
+        wait_for(lambda o=is_open: locker.service.compartments_by_id()[cid].door_open is o)  # type: ignore[misc]
+    server.wait_event("parcel.deposited", reservation_id="R-in")
+    server.send("commands", {"type": "erase", "request_id": "q-23", "reservation_id": "R-in"})
+    failed = server.wait_event("command.failed", request_id="q-23")
+    assert "GDPR art. 17(3)" in failed["reason"] and cid in failed["reason"]
+    held = locker.service.reservation("R-in")
+    assert held is not None and held.recipient == UPSERT.get("recipient")
 
 
 def raw(path: Path) -> bytes:

@@ -18,9 +18,11 @@ from locker.config import ConfigError
 from locker.privacy.config import PrivacyConfig
 from locker.privacy.retention import BATCH, Retention
 from tests.bench import retentionbench
+from tests.coldkit import Cabinet
 from tests.conftest import Harness
 from tests.helpers import book, settings_for
 from tests.procs import ServiceProcess
+from tests.test_privacy import raw
 
 DAY = 86_400.0
 TERMINAL = "kiosk-0@127.0.0.1"
@@ -54,7 +56,7 @@ def test_personal_data_go_after_their_days_and_not_before(harness: Harness) -> N
     swept = sweeper(h).sweep()
     assert (swept.erased, swept.done) == (1, True)
     r1, r2, r3 = (h.service.reservation(r) for r in ("R-1", "R-2", "R-3"))
-    assert r1 is not None and (r1.recipient, r1.reference) == (None, None)
+    assert r1 is not None and (r1.recipient, r1.reference, r1.collected_by) == (None, None, None)
     assert r2 is not None and r2.recipient == "apt-2"
     assert r3 is not None and r3.recipient == "apt-3"
     erased = [e.reservation_id for e in h.service.events(0, 1000) if e.type == "reservation.erased"]
@@ -71,9 +73,9 @@ def test_old_events_go_once_sent_never_unsent_never_the_newest(harness: Harness)
     sent = [e.seq for e in events[: len(events) // 2]]
     h.store.mark_sent(sent, h.clock.now().isoformat())
     h.clock.advance(364 * DAY)
-    assert sweeper(h).sweep().events == 0  # not a year old yet
+    assert sweeper(h, door_log_days=365).sweep().events == 0  # not a year old yet
     h.clock.advance(2 * DAY)
-    swept = sweeper(h).sweep()
+    swept = sweeper(h, door_log_days=365).sweep()
     assert swept.events == len(sent)
     left = [e.seq for e in h.store.events(0, 1000)]
     unsent = [e.seq for e in events if e.seq not in sent]
@@ -83,6 +85,42 @@ def test_old_events_go_once_sent_never_unsent_never_the_newest(harness: Harness)
     h.clock.advance(366 * DAY)
     sweeper(h).sweep()
     assert [e.seq for e in h.store.events(0, 1000)] == [left[-1]]  # numbers the next one
+
+
+def test_door_events_go_after_their_days_and_the_cold_chain_s_after_a_year(
+    tmp_path: Path,
+) -> None:
+    """Door events are an access log (90 days); a fridge's alarm is evidence (decision 29):
+    it outlives the event log itself when that is shorter."""
+    box = Cabinet(tmp_path)
+    try:
+        box.book()
+        cid = box.deposit("P-1")
+        box.hold(9.0, 2)  # critical: temperature.alarm at once
+        box.hold(3.0, 20)  # back: temperature.ok
+        runtime, clock = box.runtime, box.clock
+        runtime.store.mark_sent([e.seq for e in runtime.store.events(0, 1000)], "sent")
+        before = [e.type for e in runtime.store.events(0, 1000)]
+        assert {"door.opened", "temperature.alarm", "parcel.deposited"} <= set(before), before
+        config = PrivacyConfig(event_log_days=100)
+
+        def swept_after(days: float) -> list[str]:
+            clock.advance(days * DAY)
+            Retention(config, runtime.service, runtime.store).sweep()
+            return [e.type for e in runtime.store.events(0, 1000)]
+
+        assert swept_after(89) == before
+        after_90 = swept_after(2)
+        assert not any(t.startswith("door.") for t in after_90[:-1]), after_90
+        assert "parcel.deposited" in after_90 and "temperature.alarm" in after_90
+        after_100 = swept_after(10)  # the event log's days: the alarm stays a year
+        assert "parcel.deposited" not in after_100
+        assert {"temperature.alarm", "temperature.ok"} <= set(after_100), after_100
+        after_400 = swept_after(300)
+        assert "temperature.alarm" not in after_400[:-1], after_400
+        assert cid  # the item is still inside: its personal data were never swept
+    finally:
+        box.stop()
 
 
 def test_a_sweep_cut_short_is_finished_by_the_next(harness: Harness) -> None:
@@ -155,6 +193,8 @@ def test_a_crash_inside_a_batch_loses_nothing_and_the_next_start_goes_on(
         )
     unsent = _unsent_old(db)
     assert len(unsent) == 10
+    with closing(sqlite3.connect(db)) as conn:
+        seeded_events = {r[0] for r in conn.execute("SELECT event_id FROM event")}
     service = ServiceProcess(tmp_path, config=layout)
     inside = None
     for _attempt in range(5):
@@ -184,6 +224,15 @@ def test_a_crash_inside_a_batch_loses_nothing_and_the_next_start_goes_on(
     assert unsent <= _unsent_old(db)
     with closing(sqlite3.connect(db)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        left = {r[0] for r in conn.execute("SELECT event_id FROM event")}
+    # gone means gone: neither an erased recipient nor a purged event is in the bytes
+    data = raw(db)
+    erased = [f"apt-{rid.removeprefix('OLD-')}-b".encode() for rid in blank]
+    assert erased and not [e for e in erased if e in data]
+    purged = [e.encode() for e in seeded_events - left]
+    assert purged and not [e for e in purged if e in data]
+    kept = [r for r in (f"apt-{i}-b".encode() for i in range(1500)) if r in data]
+    assert len(kept) == 1500 - len(erased)  # the test can fail: the others are there
 
 
 def _wait_for_erasures_under_way(db: Path, before: int) -> None:

@@ -25,7 +25,10 @@ def _get(service: LockerService, rid: str) -> Reservation:
 
 
 def _out(service: LockerService, res: Reservation, who: Principal) -> ReservationOut:
-    return ReservationOut.of(res, service.codes_of(res) if who.role == "admin" else None)
+    """Admin reads everything; a courier the parcel's reference, never who it is for."""
+    if who.role == "admin":
+        return ReservationOut.of(res, service.codes_of(res))
+    return ReservationOut.of(res, None).model_copy(update={"recipient": None})
 
 
 @router.post("", response_model=ReservationOut, summary="Create or update a reservation")

@@ -22,8 +22,15 @@ class PrivacyConfig(BaseModel):
         description="events older than this are deleted, once the broker has them (never "
         "an unsent one)",
     )
+    door_log_days: int = Field(
+        default=90,
+        ge=EVENT_LOG_FLOOR_DAYS,
+        description="door events (which door opened, when, for what: an access log) are "
+        "deleted this long after, once the broker has them (CNIL: about three months)",
+    )
     temperature_days: int = Field(
         default=400,
         ge=TEMPERATURE_FLOOR_DAYS,
-        description="temperature readings are kept this long: a year at least (cold-chain proof)",
+        description="temperature readings, and the cold chain's events, are kept this "
+        "long: a year at least (cold-chain proof)",
     )

@@ -2,9 +2,11 @@
 
 What the locker holds of a person is a reservation's ``recipient`` and ``reference``
 (opaque ids, :mod:`.identifiers`); the events never copy them. Erasing blanks both and
-emits ``reservation.erased``. It is refused while the reservation is not final: an
-item inside must first be handed over or returned (GDPR art. 17(3)), a booking
-still waiting for its item must be cancelled. Runs inside a domain transaction.
+emits ``reservation.erased``; with them goes what the row says of the person (whether
+a carer collected, whether a lower compartment was needed). It is refused while the
+reservation is not final: an item inside must first be handed over or returned (GDPR
+art. 17(3)), a booking still waiting for its item must be cancelled. Runs inside a
+domain transaction.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ def erase(txn: Txn, reservation_id: str) -> Reservation:
         raise Conflict(f"reservation {reservation_id} is {res.state}: cancel it first")
     if res.recipient is None and res.reference is None:
         return res  # nothing left to erase: said once already
-    erased = res.with_(recipient=None, reference=None)
+    # with them what the row says of the person: a carer collected, a wheelchair user
+    erased = res.with_(recipient=None, reference=None, collected_by=None, accessible=False)
     txn.put(erased)
     txn.emit("reservation.erased", reservation_id=res.id)
     return erased

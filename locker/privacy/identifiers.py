@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import re
 
-_EMAIL = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]{2,}")
-# a run of digits with the separators people type between them: spaces, dots, dashes,
-# slashes, parentheses; an international one starts with + or 00
-_NUMBER = re.compile(r"(?:\+|\b)[\d(][\d\s.\-/()]{6,}\d")
-_FRENCH = re.compile(r"0[1-9]\d{8}")  # 06 12 34 56 78, 01.23.45.67.89
+_EMAIL = re.compile(r"[^\s@]+@[^\s@]+")  # jean@localhost too: no opaque id holds an @
+_SEP = r"[\s.\-\u2010-\u2015()]*"  # what people type between digits (no slash: dates)
+_PHONES = [
+    # French, national: 06 12 34 56 78, 01.23.45.67.89, also inside a longer text
+    re.compile(rf"(?<!\d)0{_SEP}[1-9](?:{_SEP}\d){{8}}(?!\d)"),
+    # international: +33 6 12 34 56 78, +33 (0)6 …, 0033 6 …, +44 20 7946 0958
+    re.compile(rf"(?:\+|(?<!\d)00){_SEP}[1-9](?:{_SEP}\d){{6,14}}(?!\d)"),
+    # French without its + or its 0: 33612345678, 6 12 34 56 78
+    re.compile(rf"(?<!\d)33{_SEP}[1-9](?:{_SEP}\d){{8}}(?!\d)"),
+    re.compile(r"(?<!\d)[67](?:[\s.\-\u2010-\u2015]\d{2}){4}(?!\d)"),
+]
 
 
 def personal_data(recipient: str | None) -> str | None:
@@ -23,17 +29,8 @@ def personal_data(recipient: str | None) -> str | None:
         return None
     if _EMAIL.search(recipient):
         return "recipient looks like an e-mail address"
-    for match in _NUMBER.finditer(recipient):
-        raw = match.group(0)
-        digits = re.sub(r"\D", "", raw)
-        if raw.startswith("+") or digits.startswith("00"):  # +33 6 …, 0033 6 …, +1 …
-            national = digits[2:] if digits.startswith("00") else digits
-            if national.startswith("330"):  # +33 (0)6 12 34 56 78
-                national = "33" + national[3:]
-            if 8 <= len(national) <= 15 and national[0] != "0":  # E.164
-                return "recipient looks like a phone number"
-        elif _FRENCH.fullmatch(digits):
-            return "recipient looks like a phone number"
+    if any(p.search(recipient) for p in _PHONES):
+        return "recipient looks like a phone number"
     return None
 
 

@@ -5,7 +5,8 @@ batches, off the requests' path (a ticker chore).
   ``personal_data_days`` after it ended: each through the service, as an erasure
   (``reservation.erased``), so the mirror, the event and the scrub follow.
 - Events older than ``event_log_days`` are deleted once the broker has them, never an
-  unsent one (the store's ``purge_events``).
+  unsent one (the store's ``purge_events``); door events (an access log) after
+  ``door_log_days``, the cold chain's after ``temperature_days`` (evidence).
 - Temperature readings follow ``temperature_days`` (:mod:`locker.store.temperatures`).
 
 Each erasure is its own transaction (the blanks and their event together), each
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -28,6 +30,8 @@ from locker.privacy.config import PrivacyConfig
 log = logging.getLogger("locker.privacy")
 BATCH = 100  # rows a transaction
 BUDGET_S = 0.5  # of work a run, then the ticker goes on (the rest next time)
+# the cold chain's events: evidence, kept as long as the readings (decision 29)
+EVIDENCE = ("temperature.%", "sensor.%", "cold_chain.%")
 
 
 class Eraser(Protocol):
@@ -41,7 +45,9 @@ class Eraser(Protocol):
 class Purger(Protocol):
     def with_personal_data(self, ended_before: str, limit: int) -> list[str]: ...
 
-    def purge_events(self, before: str, limit: int) -> int: ...
+    def purge_events(
+        self, before: str, limit: int, ages: Sequence[tuple[str, str]] = ()
+    ) -> int: ...
 
 
 @dataclass
@@ -62,7 +68,12 @@ class Retention:
             return swept
         now = self.service.clock_now().astimezone(UTC)
         ended = (now - timedelta(days=self.config.personal_data_days)).isoformat()
-        old = (now - timedelta(days=self.config.event_log_days)).isoformat()
+        config = self.config
+        old = (now - timedelta(days=config.event_log_days)).isoformat()
+        doors = (now - timedelta(days=config.door_log_days)).isoformat()
+        kept = max(config.temperature_days, config.event_log_days)  # evidence (decision 29)
+        evidence = (now - timedelta(days=kept)).isoformat()
+        ages = [("door.%", doors), *((kind, evidence) for kind in EVIDENCE)]
         deadline = time.monotonic() + budget_s
         while True:
             ids = self.store.with_personal_data(ended, batch)
@@ -75,7 +86,7 @@ class Retention:
                     log.info("retention: %s kept: %s", rid, exc.message)
             if ids and swept.erased == erased:  # none of them could go: not again now
                 ids = []
-            gone = self.store.purge_events(old, batch)
+            gone = self.store.purge_events(old, batch, ages)
             swept.events += gone
             if len(ids) < batch and gone < batch:
                 break

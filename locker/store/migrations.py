@@ -101,6 +101,16 @@ STEPS: list[list[str]] = [
 ]
 
 LATEST = len(STEPS)
+SECURE_DELETE = 8  # files of earlier releases were written without secure_delete
+
+
+def scrub(conn: sqlite3.Connection) -> None:
+    """Rewrite a file written without ``secure_delete`` (issue 19): the old copies of
+    rows that its free pages and free blocks may hold, a recipient among them, are
+    gone from the file and from its write-ahead log. Once, after the upgrade."""
+    conn.execute("PRAGMA secure_delete=ON")
+    conn.execute("VACUUM")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def current_version(conn: sqlite3.Connection) -> int:

@@ -57,10 +57,15 @@ def open_engine(path: Path) -> Engine:
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
-        migrations.migrate(conn)
+        found = migrations.migrate(conn)
+        if 0 < found < migrations.SECURE_DELETE:
+            migrations.scrub(conn)
     finally:
         conn.close()
-    engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False})
+    # hide_parameters: an error's text never carries a row's values (a recipient) to a log
+    engine = create_engine(
+        f"sqlite:///{path}", connect_args={"check_same_thread": False}, hide_parameters=True
+    )
     event.listen(engine, "connect", _pragmas)
     return engine
 
@@ -93,6 +98,9 @@ def _upsert(conn: Connection, table: str, rows: list[dict[str, Any]], key: str) 
 def _insert(conn: Connection, table: str, rows: list[dict[str, Any]]) -> None:
     if rows:
         conn.exec_driver_sql(_insert_sql(table, tuple(rows[0])), rows)
+
+
+Ages = Sequence[tuple[str, str]]  # (event type LIKE pattern, delete when older than)
 
 
 class SqliteStore:
@@ -271,16 +279,23 @@ class SqliteStore:
             ).all()
         return [str(r[0]) for r in rows]
 
-    def purge_events(self, before: str, limit: int) -> int:
-        """Delete up to ``limit`` events older than ``before`` that the broker has
-        acknowledged: never an unsent one, never the newest (it numbers the next)."""
+    def purge_events(self, before: str, limit: int, ages: Ages = ()) -> int:
+        """Delete up to ``limit`` events the broker has acknowledged, the oldest first:
+        those of a type matching one of ``ages`` (a ``LIKE`` pattern, the first that
+        matches) older than its time, the others older than ``before``; never an unsent
+        one, never the newest (it numbers the next)."""
+        whens = " ".join("WHEN type LIKE ? THEN at < ?" for _ in ages)
+        aged = f"CASE {whens} ELSE at < ? END" if ages else "at < ?"
+        upper = max([before, *(at for _, at in ages)])
+        # the CASE is made of placeholders only; the oldest first, a range of ix_event_at
+        sql = (
+            "DELETE FROM event WHERE seq IN (SELECT seq FROM event WHERE at < ? "  # noqa: S608
+            "AND sent_at IS NOT NULL AND seq < (SELECT max(seq) FROM event) "
+            f"AND {aged} ORDER BY at LIMIT ?)"
+        )
+        args = (upper, *(x for age in ages for x in age), before, limit)
         with self._engine.begin() as conn:
-            gone = conn.exec_driver_sql(
-                "DELETE FROM event WHERE seq IN (SELECT seq FROM event WHERE at < ? "
-                "AND sent_at IS NOT NULL AND seq < (SELECT max(seq) FROM event) "
-                "ORDER BY at LIMIT ?)",  # the oldest first, a range of ix_event_at
-                (before, limit),
-            ).rowcount
+            gone = conn.exec_driver_sql(sql, args).rowcount
         if gone:
             self._scrubs_asked += 1  # their pages, out of the WAL too
         return int(gone)

@@ -61,7 +61,8 @@ def _multiply(db: Path, count: int) -> None:
         )
         conn.execute(
             f"INSERT INTO reservation (id, recipient, reference, closed_at, updated_at, "
-            f"{', '.join(kept)}) SELECT 'OLD-' || n.i, 'apt-' || n.i, 'COLIS ' || n.i, "
+            f"{', '.join(kept)}) SELECT 'OLD-' || n.i, 'apt-' || n.i || '-b', "
+            f"'COLIS ' || n.i || '-b', "
             f"n.closed, n.closed, {', '.join(kept)} FROM n, reservation r WHERE r.id = 'TPL-C'"
         )
         conn.execute(

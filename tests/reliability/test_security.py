@@ -108,7 +108,8 @@ def test_no_token_code_or_key_in_the_logs_of_a_full_run(
         door_cycle(hand, r.json()["compartment"])
         # a dropoff booked over MQTT: deposit code typed at the kiosk, pickup code typed
         dropoff = {**UPSERT, "reservation_id": "D-9", "kind": "dropoff", "size": "S"}
-        server.send("reservations", {**dropoff, "reference": "D-9", "recipient": "foyer-d9-7731"})
+        d9 = {"reference": "COLIS-d9-4242", "recipient": "foyer-d9-7731"}
+        server.send("reservations", {**dropoff, **d9})
         deposit_code = server.wait_event("reservation.accepted", reservation_id="D-9")
         found[deposit_code["deposit_code"]] = "deposit code"
         r = kiosk.post("/api/v1/kiosk/codes", json={"code": deposit_code["deposit_code"]})
@@ -144,9 +145,24 @@ def test_no_token_code_or_key_in_the_logs_of_a_full_run(
         assert health["mqtt"]["connected"] is True, health  # the password was accepted
         wait_for(lambda: hand.get("/healthz").json()["mqtt"]["backlog"] == 0, timeout=WAIT_S)
         found[(tmp_path / "locker.key").read_text().strip()] = "secret key"
-        # no recipient in the logs nor the metrics either (issue 19): who collected what
+        # the privacy paths run too: a phone number refused, an export, two erasures
+        phone = {**UPSERT, "reservation_id": "R-tel", "recipient": "06 12 34 56 78"}
+        server.send("reservations", phone)
+        server.wait_event("reservation.rejected", reservation_id="R-tel")
+        assert admin.get("/api/v1/reservations/D-9/export").status_code == 200
+        assert admin.delete("/api/v1/reservations/D-9/personal-data").status_code == 200
+        erase = {"type": "erase", "request_id": "q-erase", "reservation_id": "R-2031"}
+        server.send("commands", erase)
+        server.wait_event("reservation.erased", reservation_id="R-2031")
+        # no recipient nor reference in the logs nor the metrics either (issue 19)
         metrics = hand.get("/metrics").text
-        recipients = {str(UPSERT["recipient"]): "recipient", "foyer-d9-7731": "recipient"}
+        recipients = {
+            str(UPSERT["recipient"]): "recipient",
+            "foyer-d9-7731": "recipient",
+            "06 12 34 56 78": "refused phone number",
+            "COLIS-d9-4242": "reference",
+            str(UPSERT["reference"]): "reference",
+        }
         assert not [r for r in recipients if r in metrics], "a recipient in /metrics"
         found.update(recipients)
     finally:
