@@ -35,12 +35,12 @@ typecheck: $(TSTAMP)
 	$(BIN)/mypy locker api firmware_bridge tests tools
 
 pytest: $(TSTAMP)
-	tools/ensure-debian-packages.sh mosquitto:mosquitto mosquitto_passwd:mosquitto chromium:chromium systemd-analyze:systemd espeak-ng:espeak-ng
+	tools/ensure-debian-packages.sh mosquitto:mosquitto mosquitto_passwd:mosquitto chromium:chromium systemd-analyze:systemd espeak-ng:espeak-ng fusermount3:fuse3
 	$(BIN)/pytest -q
 
 ## The reliability tests at 10x their sizes (tests/reliability/scale.py)
 soak: $(TSTAMP)
-	tools/ensure-debian-packages.sh mosquitto:mosquitto mosquitto_passwd:mosquitto chromium:chromium
+	tools/ensure-debian-packages.sh mosquitto:mosquitto mosquitto_passwd:mosquitto chromium:chromium espeak-ng:espeak-ng fusermount3:fuse3
 	LOCKER_SOAK=10 $(BIN)/pytest -q -s -p no:cacheprovider --durations=0 tests/reliability
 
 ## Redraw docs/wiring.svg from the example layout (a test checks it is up to date)

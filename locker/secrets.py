@@ -15,6 +15,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from locker.durable import create_new, make_dirs
+
 MIN_KEY_BYTES = 16
 
 
@@ -72,10 +74,9 @@ def load_master_key(secret: str, key_file: Path | None, create: bool) -> bytes:
     if not key_file.exists():
         if not create:
             raise SecretKeyError(f"secret key file {key_file} does not exist")
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(32) + "\n")
+        make_dirs(key_file.parent)
+        # synced, named, its folder synced: the codes sealed with it never outlive it
+        create_new(key_file, secrets.token_urlsafe(32) + "\n")
     try:
         text = key_file.read_text(encoding="utf-8").strip()
     except UnicodeDecodeError:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+
+from locker.durable import create_new, make_dirs, sync_dir
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ def apply(path: Path, mode: int, uid: int, gid: int) -> None:
 
 
 def make_dir(path: Path, mode: int, uid: int, gid: int) -> None:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_dirs(path, 0o700)
     apply(path, mode, uid, gid)
 
 
@@ -69,24 +72,13 @@ def write(path: Path, text: str, mode: int, uid: int, gid: int) -> None:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    _sync_dir(path.parent)
+    sync_dir(path.parent)
 
 
 def make_key(path: Path, mode: int, uid: int, gid: int) -> None:
     """A fresh key, only where none is: O_EXCL, so an existing key is never replaced
     (the codes sealed with it would become unreadable)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(secrets.token_urlsafe(32) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    if not create_new(path, secrets.token_urlsafe(32) + "\n"):
+        raise FileExistsError(errno.EEXIST, "a key is already there", str(path))
     apply(path, mode, uid, gid)
-    _sync_dir(path.parent)
-
-
-def _sync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    sync_dir(path.parent)

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, create_engine, func, select
 
 from locker.domain.model import Compartment, Event, Reservation
 from locker.domain.ports import Changes, CodeSealer, CommandOutcome, Snapshot
+from locker.durable import make_dirs
 from locker.store import convert, migrations
 from locker.store.tables import (
     CommandRow,
@@ -53,7 +54,7 @@ def _pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
 
 def open_engine(path: Path) -> Engine:
     """Open (creating and migrating as needed) the database at ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)  # its name synced: the database's own syncs cover the rest
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=WAL")

@@ -327,6 +327,15 @@ class CutFS(fuse.Operations):  # type: ignore[misc]
         self.pending.append(NameOp("rename", old, new=new, grave=grave))
         return 0
 
+    def link(self, target: str, source: str) -> int:
+        """``target``, a new name of the file ``source``."""
+        self._live()
+        os.link(self._real(source), self._real(target))
+        if source in self.nodes:
+            self.nodes[target] = self.nodes[source]  # one file, one set of dirty pages
+        self.pending.append(NameOp("create", target))
+        return 0
+
     def chmod(self, path: str, mode: int) -> int:
         self._live()
         os.chmod(self._real(path), mode)

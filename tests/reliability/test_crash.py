@@ -13,9 +13,8 @@ kill's own (the connection dropping) may end a run.
 NOTE: SIGKILL ends the process, not the machine. What the service had written but not
 yet fsynced stays in the OS page cache and reaches the disk all the same, so this
 proves consistency across *process* crashes (a segfault, the OOM killer, the
-watchdog's SIGKILL), not across power cuts. A power cut is covered by the storage
-settings, WAL with ``synchronous=FULL`` (each commit fsynced before the answer: README,
-"Storage and durability"), which no test here can cut the power under."""
+watchdog's SIGKILL), not across power cuts: those are test_power_cut.py's, on a
+filesystem that loses what was not synced."""
 
 from __future__ import annotations
 
@@ -103,6 +102,21 @@ class Driver:
         finally:
             for c in (*clients.values(), hand):
                 c.close()
+
+    def start(self) -> None:
+        """The random load, on a thread of its own, until :meth:`stopped`."""
+        self._stop = threading.Event()
+        self.killing.clear()
+        self._worker = threading.Thread(target=self.run, args=(self._stop,))
+        self._worker.start()
+
+    def stopped(self) -> None:
+        """After the kill: the load ended, by the kill alone, with no 5xx answered."""
+        self._stop.set()
+        self._worker.join(timeout=30)
+        assert not self._worker.is_alive(), "the driver hung"
+        assert not self.failures, self.failures
+        assert not self.http_5xx, self.http_5xx
 
     def step(self, c: dict[str, httpx.Client], hand: httpx.Client) -> None:
         roll = self.rng.random()
@@ -295,18 +309,11 @@ def test_crash_consistency(tmp_path: Path, broker: Broker) -> None:
             svc.start()
             startup_s = time.monotonic() - t0
             driver.replay()
-            stop = threading.Event()
-            driver.killing.clear()
-            worker = threading.Thread(target=driver.run, args=(stop,))
-            worker.start()
+            driver.start()
             time.sleep(rng.uniform(0.02, 0.6))
             driver.killing.set()
             svc.stop(signal.SIGKILL)  # at a random moment of whatever it was doing
-            stop.set()
-            worker.join(timeout=30)
-            assert not worker.is_alive(), "the driver hung"
-            assert not driver.failures, driver.failures
-            assert not driver.http_5xx, driver.http_5xx
+            driver.stopped()
             counts = check(db, driver.acked)
         assert startup_hits >= startup_kills // 2, f"{startup_hits}/{startup_kills} in start-up"
         svc.start()

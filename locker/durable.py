@@ -1,0 +1,62 @@
+"""Files and folders made so that a power cut leaves the old state or the new one,
+never half: the data synced before the name, the name synced in its folder.
+
+A ``fsync`` of a file makes its bytes durable, not its name: the folder that holds
+the name must be synced too (``tests/reliability/test_power_cut.py`` cuts the power
+where either is missing)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+from pathlib import Path
+
+_NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS}
+
+
+def sync_dir(path: Path) -> None:
+    """Make the names in folder ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def make_dirs(path: Path, mode: int = 0o777) -> None:
+    """``mkdir -p`` (new folders made with ``mode``, less the umask), each new folder's
+    name synced in its parent."""
+    if path.is_dir():
+        return
+    make_dirs(path.parent, mode)
+    try:
+        path.mkdir(mode)
+    except FileExistsError:
+        return
+    sync_dir(path.parent)
+
+
+def create_new(path: Path, text: str, mode: int = 0o600) -> bool:
+    """Write ``text`` as a new file ``path``, only where none is (an existing file is
+    never replaced): written and synced under a temporary name, then given its name,
+    and the folder synced. Answer whether it was made (False: one was there)."""
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temp, path)  # fails, atomically, where a file is already there
+        except FileExistsError:
+            return False
+        except OSError as exc:  # a filesystem without hard links (vfat)
+            if exc.errno not in _NO_LINKS or path.exists():
+                raise
+            os.rename(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+    sync_dir(path.parent)
+    return True
