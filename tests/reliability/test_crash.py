@@ -103,6 +103,17 @@ class Driver:
             for c in (*clients.values(), hand):
                 c.close()
 
+    def acknowledged(self) -> dict[str, int]:
+        """How many changes of each kind were answered with success (for the report)."""
+        acked = self.acked
+        return {
+            "bookings": len(acked.upserts),
+            "deposits": len(acked.deposits),
+            "pickups": len(acked.pickups),
+            "cancels": len(acked.cancels),
+            "mqtt_bookings": len(self.mqtt_sent),
+        }
+
     def start(self) -> None:
         """The random load, on a thread of its own, until :meth:`stopped`."""
         self._stop = threading.Event()
@@ -337,13 +348,7 @@ def test_crash_consistency(tmp_path: Path, broker: Broker) -> None:
         "operations": driver.ops,
         "runs_ended_by_the_kill": driver.runs_ended_by_kill,
         "http_5xx": len(driver.http_5xx),
-        "acknowledged": {
-            "bookings": len(driver.acked.upserts),
-            "deposits": len(driver.acked.deposits),
-            "pickups": len(driver.acked.pickups),
-            "cancels": len(driver.acked.cancels),
-            "mqtt_bookings": len(driver.mqtt_sent),
-        },
+        "acknowledged": driver.acknowledged(),
         "spent_codes_replayed_and_refused": driver.replayed,
         "codes_given_back_by_a_jam": driver.given_back,
         "codes_kept_across_a_kill_opened": driver.kept_opened,

@@ -189,13 +189,7 @@ def test_power_cuts(tmp_path: Path, broker: Broker) -> None:
     report = {
         **figures,
         "operations": driver.ops,
-        "acknowledged": {
-            "bookings": len(driver.acked.upserts),
-            "deposits": len(driver.acked.deposits),
-            "pickups": len(driver.acked.pickups),
-            "cancels": len(driver.acked.cancels),
-            "mqtt_bookings": len(driver.mqtt_sent),
-        },
+        "acknowledged": driver.acknowledged(),
         "spent_codes_replayed_and_refused": driver.replayed,
         "codes_kept_across_a_cut_opened": driver.kept_opened,
         "events": len(in_db),
