@@ -25,9 +25,15 @@
 # other `locker` command. On a Pi 5, the header's chip is /dev/gpiochip4 on
 # older kernels: pass the one `gpioinfo` names.
 
+# The base: Docker Hub's Python image by default. Any Debian root with python3
+# (3.11 or later), python3-venv and ca-certificates will do, e.g. one made with
+# debootstrap where Docker Hub cannot be reached (`make image`, docs/container.md):
+#   podman build --format docker --build-arg BASE=localhost/debian-base:bookworm .
+ARG BASE=python:3.11-slim-trixie
+
 # Stage 1: wheels of the app and of every dependency (lgpio too on arm64, through
 # the `pi` extra's platform marker), built where a compiler could be added.
-FROM python:3.11-slim-trixie AS build
+FROM ${BASE} AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY locker ./locker
@@ -35,10 +41,11 @@ COPY api ./api
 COPY firmware_bridge ./firmware_bridge
 # the example config and the unit: data files of the wheel, for `locker setup`
 COPY config ./config
-RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[pi]"
+RUN python3 -m venv /build \
+    && /build/bin/pip wheel --no-cache-dir --wheel-dir /wheels ".[pi]"
 
 # Stage 2: the wheels installed in a venv; no build tool, no pip cache, no root.
-FROM python:3.11-slim-trixie
+FROM ${BASE}
 # A fixed numeric id (USER below), so the volume's owner is known on the host too.
 RUN groupadd --system gpio \
     && groupadd --system --gid 10001 locker \
@@ -46,7 +53,7 @@ RUN groupadd --system gpio \
         --home-dir /var/lib/locker --no-create-home --shell /usr/sbin/nologin locker \
     && install -d -o locker -g locker -m 0750 /var/lib/locker
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    python -m venv /opt/locker/.venv \
+    python3 -m venv /opt/locker/.venv \
     && /opt/locker/.venv/bin/pip install --no-cache-dir --no-index /wheels/*.whl
 COPY config/locker.example.toml /etc/locker/locker.example.toml
 

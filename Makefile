@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck pytest soak wiring clean
+.PHONY: run test lint typecheck pytest soak wiring image image-test clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed"'
@@ -38,10 +38,21 @@ pytest: $(TSTAMP)
 	tools/ensure-debian-packages.sh mosquitto:mosquitto mosquitto_passwd:mosquitto chromium:chromium systemd-analyze:systemd espeak-ng:espeak-ng fusermount3:fuse3
 	$(BIN)/pytest -q
 
-## The reliability tests at 10x their sizes (tests/reliability/scale.py)
+## The reliability tests at 10x their sizes (tests/reliability/scale.py), and the image test
 soak: $(TSTAMP)
-	tools/ensure-debian-packages.sh mosquitto:mosquitto mosquitto_passwd:mosquitto chromium:chromium espeak-ng:espeak-ng fusermount3:fuse3
-	LOCKER_SOAK=10 $(BIN)/pytest -q -s -p no:cacheprovider --durations=0 tests/reliability
+	tools/ensure-debian-packages.sh mosquitto:mosquitto mosquitto_passwd:mosquitto chromium:chromium espeak-ng:espeak-ng fusermount3:fuse3 $(IMAGE_PACKAGES)
+	LOCKER_SOAK=10 LOCKER_IMAGE_TEST=1 $(BIN)/pytest -q -s -p no:cacheprovider --durations=0 tests/reliability tests/test_image.py
+
+## The container image, built with podman on a Debian base made with debootstrap (docs/container.md)
+IMAGE_PACKAGES := podman:podman debootstrap:debootstrap runc:runc
+image: $(TSTAMP)
+	tools/ensure-debian-packages.sh $(IMAGE_PACKAGES)
+	$(BIN)/python -m tools.image all
+
+## Build the image and run it: healthy, a delivery, non-root, read-only, a clean stop
+image-test: $(TSTAMP)
+	tools/ensure-debian-packages.sh $(IMAGE_PACKAGES)
+	LOCKER_IMAGE_TEST=1 $(BIN)/pytest -q -s -p no:cacheprovider tests/test_image.py
 
 ## Redraw docs/wiring.svg from the example layout (a test checks it is up to date)
 wiring: $(STAMP)

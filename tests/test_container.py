@@ -39,10 +39,18 @@ def instructions(text: str) -> list[tuple[str, str]]:
 
 
 def stages(text: str) -> list[Stage]:
+    """The stages, their base image as built by default (global ``ARG`` defaults)."""
     found: list[Stage] = []
+    defaults: dict[str, str] = {}
     for keyword, args in instructions(text):
-        if keyword == "FROM":
-            found.append(Stage(args.split()[0]))
+        if keyword == "ARG" and not found:
+            name, _, value = args.partition("=")
+            defaults[name] = value
+        elif keyword == "FROM":
+            image = args.split()[0]
+            for name, value in defaults.items():
+                image = image.replace(f"${{{name}}}", value)
+            found.append(Stage(image))
         elif keyword == "ENV":
             for pair in shlex.split(args):
                 name, _, value = pair.partition("=")
@@ -107,6 +115,7 @@ def build_venv(tmp: Path, build: Stage, final: Stage) -> Path:
     for step in steps:
         step = re.sub(r"--mount=\S+\s+", "", step).replace(" --no-cache-dir", "")
         step = step.replace("/opt/locker/.venv", str(venv)).replace("/wheels", str(tmp / "wheels"))
+        step = step.replace("/build", str(tmp / "build"))  # stage 1's own venv
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
         done = subprocess.run(
             ["sh", "-c", step], cwd=context, env=env, capture_output=True, text=True, timeout=900
