@@ -212,6 +212,14 @@ class MqttConfig(_Strict):
     inflight: int = Field(default=100, ge=1, le=65_535)
     reconnect_min_s: int = Field(default=1, ge=1)
     reconnect_max_s: int = Field(default=60, ge=1)
+    reconnect_jitter_s: float = Field(
+        default=10.0,
+        ge=0,
+        le=600,
+        description="after a lost connection, the first reconnect waits reconnect_min_s "
+        "plus up to this, at random (locker.sync.backoff): a fleet that lost its broker "
+        "at once does not come back at once",
+    )
 
     @model_validator(mode="after")
     def _tls_files(self) -> MqttConfig:

@@ -68,6 +68,7 @@ class ServiceProcess:
             "LOCKER_MQTT__ENABLED": "true" if mqtt_port else "false",
             "LOCKER_MQTT__PORT": str(mqtt_port or 1883),
             "LOCKER_MQTT__KEEPALIVE_S": "5",
+            "LOCKER_MQTT__RECONNECT_JITTER_S": "0.5",  # back at once after a broker restart
             **(extra_env or {}),
         }
         self.argv = argv or [

@@ -35,6 +35,7 @@ def make_locker(tmp_path: Path) -> Iterator[LockerFactory]:
 
     def make(port: int, **mqtt: Any) -> Runtime:
         config = {"port": port, "client_id": "locker-demo-test", "keepalive_s": 5, **mqtt}
+        config.setdefault("reconnect_jitter_s", 0.5)  # back at once after a broker restart
         runtime = build(settings_for(tmp_path, doors=FAST_DOORS, mqtt=config), simulate=True)
         runtime.start()
         started.append(runtime)

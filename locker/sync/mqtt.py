@@ -10,6 +10,7 @@ delivers them again.
 from __future__ import annotations
 
 import logging
+import random
 import ssl
 import threading
 import time
@@ -27,12 +28,14 @@ from locker.config import MqttConfig
 from locker.domain.ports import Changes
 from locker.domain.service import LockerService
 from locker.store.sqlite import SqliteStore
+from locker.sync import backoff
 from locker.sync.inbound import Inbound
 from locker.sync.intake import Incoming, Intake
 from locker.sync.messages import FreeCounts, Status, status_json
 from locker.sync.outbox import Delivery, OutboxPublisher
 
 log = logging.getLogger(__name__)
+_RNG = random.Random()
 
 STATUS_MIN_INTERVAL_S = 0.5
 TEMPERATURES_EVERY_S = 300.0  # a temperature alone republishes the status at most this often
@@ -110,7 +113,7 @@ class MqttSync:
                 # NOTE: the locker still serves pickups; it just cannot reach the server.
                 self._unusable = f"TLS setup failed: {exc}"
                 log.error("MQTT disabled: %s", self._unusable)
-        client.reconnect_delay_set(c.reconnect_min_s, c.reconnect_max_s)
+        self._arm_backoff(client)
         # NOTE: room beyond the outbox window, so that a status (online/offline)
         # never waits behind unacknowledged events.
         client.max_inflight_messages_set(max(c.inflight, 1) + 2)
@@ -203,6 +206,10 @@ class MqttSync:
         self._status_last = None  # always announce ourselves on a new connection
         self.outbox.reconnected()
 
+    def _arm_backoff(self, client: mqtt.Client) -> None:
+        c = self._config
+        backoff.arm(client, c.reconnect_min_s, c.reconnect_max_s, c.reconnect_jitter_s, _RNG)
+
     def _on_connect_fail(self, _client: mqtt.Client, _u: Any) -> None:
         self.last_error = "broker unreachable"
 
@@ -211,6 +218,8 @@ class MqttSync:
     ) -> None:
         was = self.connected.is_set()
         self.connected.clear()
+        if was:  # a fresh, random first wait: the fleet does not return in one instant
+            self._arm_backoff(_client)
         if was and not self._stopping:
             self.last_error = f"disconnected: {reason}"
             log.warning("MQTT connection lost (%s); reconnecting", reason)
