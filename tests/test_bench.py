@@ -66,5 +66,8 @@ def test_the_benchmark_smoke_run_writes_every_figure(tmp_path: Path) -> None:
     assert figures["retention_sweep_s"]["value"] > 0 and figures["retention_sweep_s"]["n"] == 2000
     assert figures["pickup_to_relay_ms_sweeping"]["n"] >= 1
     assert figures["pickup_to_relay_ms_retained"]["n"] == 12
+    # the fleet (issue 20): every event through the broker, all lockers back
+    assert figures["fleet_events_per_s"]["value"] > 0 and figures["fleet_events_per_s"]["n"] == 400
+    assert figures["fleet_back_after_restart_s"]["value"] > 0
     assert "pickup_to_relay_ms" in run.stdout  # the table
     assert not (tmp_path / "work").exists()  # cleaned up

@@ -14,7 +14,15 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.bench import footprint, httpbench, inproc, retentionbench, speechbench, syncbench
+from tests.bench import (
+    fleet,
+    footprint,
+    httpbench,
+    inproc,
+    retentionbench,
+    speechbench,
+    syncbench,
+)
 from tests.bench.figures import Figure, latency, markdown, table, value
 from tests.bench.layout import PROBE_SAMPLE_S, PROBES, example_with_probes, service_core
 from tests.broker import Broker
@@ -31,6 +39,7 @@ FULL = {
     "phrases": 24,
     "swept": 100_000,
     "sweep_pickups": 300,
+    "fleet": 1000,
 }
 QUICK = {
     "p2r": 24,  # two rounds on the six wired doors a half
@@ -43,7 +52,9 @@ QUICK = {
     "phrases": 2,
     "swept": 2_000,
     "sweep_pickups": 12,
+    "fleet": 20,
 }
+FLEET_BURST = 20  # events each locker publishes at once (an outbox draining)
 TARGETS = {  # issue 6, with decision 23 for HTTP and start-up
     "pickup_to_relay_ms": 5.0,
     "http_pickup_ms_c1": 2.0,
@@ -253,6 +264,39 @@ def retention_figures(work: Path, count: int, pickups: int) -> list[Figure]:
     ]
 
 
+def fleet_figures(work: Path, count: int) -> list[Figure]:
+    """``count`` lockers on one Mosquitto (issue 20, docs/fleet.md)."""
+    r = fleet.run(work / "fleet", count, FLEET_BURST)
+    assert r.lost == 0 and r.lost_after == 0, fleet.summary(r)
+    who = f"{count:,} lockers, TLS, own users, the shipped ACL; 2 server instances, shared"
+    return [
+        value(
+            "fleet_events_per_s",
+            "events/s",
+            r.events,
+            r.events / r.burst_s,
+            higher_is_better=True,
+            note=f"{who}: {FLEET_BURST} events each at once, QoS 1, all received",
+        ),
+        latency("fleet_burst_delay_ms", "ms", r.delays_ms, None, note="publish -> a consumer"),
+        latency(
+            "fleet_paced_delay_ms",
+            "ms",
+            r.paced_ms,
+            None,
+            note=f"{r.paced_rate:,.0f} events/s offered evenly (one a locker a second)",
+        ),
+        value("fleet_connect_s", "s", count, r.connect_s, note="every locker connected"),
+        value(
+            "fleet_back_after_restart_s",
+            "s",
+            count,
+            max(r.back_s),
+            note=f"broker restarted: all back; at most {r.busiest_second} in one second",
+        ),
+    ]
+
+
 def idle_figures(work: Path, seconds: int) -> list[Figure]:
     stack = footprint.stack_rss_mb()
     broker = Broker(work / "idle-broker", save_each=False).start()
@@ -337,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     for suffix in ("", "_1core"):
         figures += variant(work, sizes, suffix, seeds)
     figures += retention_figures(work, sizes["swept"], sizes["sweep_pickups"])
+    figures += fleet_figures(work, sizes["fleet"])
     figures += idle_figures(work, sizes["idle"])
     results = {
         "machine": machine(),

@@ -25,19 +25,20 @@ def report(test: str, **figures: object) -> None:
 
 
 def passwords(folder: Path, users: dict[str, str]) -> Path:
+    """A Mosquitto password file: written in plain text, then hashed in one go."""
     path = folder / "passwords"
-    for i, (user, password) in enumerate(users.items()):
-        flag = ["-c"] if i == 0 else []
-        subprocess.run(
-            ["mosquitto_passwd", "-b", *flag, str(path), user, password],
-            check=True,
-            capture_output=True,
-        )
+    path.write_text("".join(f"{user}:{password}\n" for user, password in users.items()))
+    path.chmod(0o600)
+    subprocess.run(["mosquitto_passwd", "-U", str(path)], check=True, capture_output=True)
     return path
 
 
 def shipped_broker(
-    folder: Path, users: dict[str, str], conf: str | None = None, acl: str | None = None
+    folder: Path,
+    users: dict[str, str],
+    conf: str | None = None,
+    acl: str | None = None,
+    save_each: bool = True,
 ) -> tuple[Broker, Path]:
     """Mosquitto with the shipped conf and ACL (or the texts given), on a free loopback
     port: its listener and file paths swapped for the test's (a password file made with
@@ -66,5 +67,6 @@ def shipped_broker(
             swapped.append(name)
         lines.append(line)
     assert sorted(swapped) == sorted([*FILE_KEYS, "listener"]), swapped
-    broker = Broker(folder / "broker", port=port, extra="\n".join(lines) + "\n")
+    extra = "\n".join(lines) + "\n"
+    broker = Broker(folder / "broker", port=port, extra=extra, save_each=save_each)
     return broker.start(), ca
