@@ -37,16 +37,22 @@ def make_dirs(path: Path, mode: int = 0o777) -> None:
     sync_dir(path.parent)
 
 
-def create_new(path: Path, text: str, mode: int = 0o600) -> bool:
+def create_new(
+    path: Path, text: str, mode: int = 0o600, owner: tuple[int, int] | None = None
+) -> bool:
     """Write ``text`` as a new file ``path``, only where none is (an existing file is
-    never replaced): written and synced under a temporary name, then given its name,
-    and the folder synced. Answer whether it was made (False: one was there)."""
+    never replaced): written, given its ``mode`` and ``owner`` (uid, gid) and synced
+    under a temporary name, then given its name, and the folder synced. Answer whether
+    it was made (False: one was there)."""
     temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
+            if owner is not None:
+                os.fchown(handle.fileno(), *owner)
+            os.fchmod(handle.fileno(), mode)  # before the sync: durable with the bytes
             os.fsync(handle.fileno())
         try:
             os.link(temp, path)  # fails, atomically, where a file is already there

@@ -109,6 +109,10 @@ def test_the_image_serves_a_delivery_healthy_unprivileged_read_only(
     wait_for(healthy, timeout=120, what="the container's /healthz")
     check = image.podman("healthcheck", "run", name, check=False, capture_output=True)
     assert check.returncode == 0, check.stdout + check.stderr  # its own HEALTHCHECK
+    state = _inspect(name)["State"]
+    assert isinstance(state, dict)
+    health = state.get("Health") or state.get("Healthcheck") or {}
+    assert health.get("Status") == "healthy", state
     config = _inspect(name)["Config"]
     assert isinstance(config, dict) and config["User"] == f"{UID}:{UID}"
     assert "/healthz" in json.dumps(config.get("Healthcheck"))  # --format docker kept it
@@ -143,7 +147,7 @@ def test_the_image_serves_a_delivery_healthy_unprivileged_read_only(
     image.podman("stop", "--time=30", name, capture_output=True)
     stopped_s = time.monotonic() - began
     state = _inspect(name)["State"]
-    assert isinstance(state, dict) and state["ExitCode"] == 0, state
+    assert isinstance(state, dict) and state["ExitCode"] == 0, state  # not 137: no SIGKILL
     logs = image.podman("logs", name, capture_output=True)
     assert "Application shutdown complete" in logs.stdout + logs.stderr
     print(f"IMAGE REPORT {json.dumps({'stop_s': round(stopped_s, 2)})}")

@@ -478,3 +478,27 @@ def test_missing_tls_files_do_not_stop_the_locker(tmp_path: Path) -> None:
         assert runtime.service.free_counts()["S"] == 4  # still serving
     finally:
         runtime.stop()
+
+
+def test_each_lost_connection_draws_a_new_random_first_wait(
+    broker: Broker, make_locker: LockerFactory
+) -> None:
+    """The real client's back-off (locker.sync.backoff): paho's first reconnect wait is
+    reconnect_min_s plus a random part of reconnect_jitter_s, drawn anew each time the
+    connection is lost, so a fleet that lost one broker does not return in one instant
+    (docs/fleet.md; tests/reliability/test_fleet.py measures the fleet)."""
+    locker = make_locker(broker.port, reconnect_jitter_s=10)
+    assert locker.mqtt is not None
+    client = locker.mqtt.client
+
+    def first_wait() -> float:
+        return float(client._reconnect_min_delay)  # paho's own, as its wait reads it
+
+    waits = [first_wait()]
+    broker.stop()
+    wait_for(lambda: not connected(locker), what="locker sees the outage")
+    waits.append(first_wait())
+    assert all(1 <= w <= 11 for w in waits), waits
+    assert waits[0] != waits[1]  # drawn anew at the loss (equal: once in 2^52)
+    broker.start()
+    wait_for(lambda: connected(locker), timeout=60, what="back within the jittered wait")

@@ -66,8 +66,9 @@ def write(path: Path, text: str, mode: int, uid: int, gid: int) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
+            os.fchown(handle.fileno(), uid, gid)  # owner and mode synced with the bytes
+            os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
-        apply(temp, mode, uid, gid)
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
@@ -78,7 +79,5 @@ def write(path: Path, text: str, mode: int, uid: int, gid: int) -> None:
 def make_key(path: Path, mode: int, uid: int, gid: int) -> None:
     """A fresh key, only where none is: O_EXCL, so an existing key is never replaced
     (the codes sealed with it would become unreadable)."""
-    if not create_new(path, secrets.token_urlsafe(32) + "\n"):
+    if not create_new(path, secrets.token_urlsafe(32) + "\n", mode, (uid, gid)):
         raise FileExistsError(errno.EEXIST, "a key is already there", str(path))
-    apply(path, mode, uid, gid)
-    sync_dir(path.parent)

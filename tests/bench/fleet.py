@@ -10,8 +10,8 @@ locker comes back with the real client's back-off (:mod:`locker.sync.backoff`): 
 long until all are back, and how spread their returns are.
 
 A locker is a paho client on its own network thread, as in the real service; the
-events are the size of real ones (``parcel.deposited`` with its codes, about 420
-bytes of JSON).
+events are the size of real ones (``parcel.deposited`` with its codes, 352 bytes of
+JSON).
 """
 
 from __future__ import annotations

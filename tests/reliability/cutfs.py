@@ -9,9 +9,12 @@ running service sees its own writes, as it would through a page cache.
 A *cut* (a line written to the control file ``/.cutfs``) drops what is held back, as
 a power cut would: ``cut all`` loses every dirty page and every pending name; ``cut
 torn SEED`` writes a random half of the dirty pages (a torn, reordered write-back)
-and keeps a random prefix of the pending names (a journal cut short). Then every
+and keeps a random prefix of the pending names (a journal cut short); ``trap sync
+SUFFIX [SEED]`` makes the next ``fsync`` of a file whose name ends with SUFFIX the
+moment of the cut (all, or torn with SEED), mid-commit: that fsync never returns
+while its caller lives (``DISK.sprung`` says so; the caller is killed). Then every
 operation fails with EIO until the mount is gone. Reading the control file answers
-what is held back, as JSON.
+what is held back and, after the cut, what was lost, as JSON.
 
 Run as ``python -m tests.reliability.cutfs DISK GRAVE MOUNT`` (root, ``/dev/fuse``,
 Debian ``fuse3``); :mod:`tests.reliability.cutmount` starts, cuts and unmounts it.
@@ -27,13 +30,16 @@ import os
 import random
 import shutil
 import sys
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import mfusepy as fuse
 
 PAGE = 4096
 CONTROL = "/.cutfs"
+KINDS = (".db-wal", ".db-shm", ".db", ".key")  # how the losses are counted
 
 
 class Node:
@@ -120,6 +126,18 @@ class NameOp:
         return {os.path.dirname(p) for p in (self.path, self.new) if p}
 
 
+def _killed(pid: int) -> bool:
+    """Whether ``pid`` is gone or has a SIGKILL pending."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    for line in status.splitlines():
+        if line.startswith(("ShdPnd:", "SigPnd:")) and int(line.split()[1], 16) & (1 << 8):
+            return True
+    return False
+
+
 class CutFS(fuse.Operations):  # type: ignore[misc]
     use_ns = True
 
@@ -132,6 +150,8 @@ class CutFS(fuse.Operations):  # type: ignore[misc]
         self.graves = itertools.count(1)
         self.cut = False
         self.syncs = 0
+        self.trap: tuple[str, random.Random | None] | None = None
+        self.lost: dict[str, int] = {}  # at the cut: dirty pages by kind of file, names
 
     # -- helpers ------------------------------------------------------------
     def _real(self, path: str) -> str:
@@ -172,10 +192,19 @@ class CutFS(fuse.Operations):  # type: ignore[misc]
             self._power_cut(None)
         elif words[:2] == ["cut", "torn"] and len(words) == 3:
             self._power_cut(random.Random(int(words[2])))
+        elif words[:2] == ["trap", "sync"] and len(words) in (3, 4):
+            # the power goes as the next fsync of a file whose name ends so begins:
+            # mid-commit, its pages not yet durable (the fsync fails: nothing answered)
+            self.trap = (words[2], random.Random(int(words[3])) if len(words) == 4 else None)
         else:
             raise fuse.FuseOSError(errno.EINVAL)
 
     def _power_cut(self, rng: random.Random | None) -> None:
+        for path, node in self.nodes.items():  # what is lost, by kind of file
+            if node.dirty:
+                kind = next((k for k in KINDS if path.endswith(k)), "other")
+                self.lost[kind] = self.lost.get(kind, 0) + max(1, len(node.pages))
+        self.lost["names"] = len(self.pending)
         if rng is not None:
             for node in self.nodes.values():
                 if node.dirty:
@@ -206,16 +235,27 @@ class CutFS(fuse.Operations):  # type: ignore[misc]
         except FileNotFoundError:  # a later change, durable, took it elsewhere
             pass
 
+    def _hold(self, pid: int) -> None:
+        """The power went during this fsync: it returns only once its caller is being
+        killed (the test kills it on seeing the marker file beside the disk), so no
+        code of the caller's runs after the cut. (A caller in a FUSE request cannot
+        die before the answer: the kernel waits for it.)"""
+        Path(self.disk + ".sprung").write_text(str(pid))
+        deadline = time.monotonic() + 60
+        while not _killed(pid) and time.monotonic() < deadline:
+            time.sleep(0.005)
+
     def _state(self) -> bytes:
         dirty = {p: len(n.pages) for p, n in self.nodes.items() if n.dirty}
         names = [(op.kind, op.path, op.new) for op in self.pending]
-        return json.dumps({"dirty_pages": dirty, "pending_names": names}).encode() + b"\n"
+        state = {"dirty_pages": dirty, "pending_names": names, "cut": self.cut, "lost": self.lost}
+        return json.dumps(state).encode() + b"\n"
 
     # -- operations ---------------------------------------------------------
     def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
-        self._live()
-        if path == CONTROL:
+        if path == CONTROL:  # readable after a cut too: what it lost
             return {"st_mode": 0o100600, "st_nlink": 1, "st_size": len(self._state())}
+        self._live()
         try:
             st = os.lstat(self._real(path))
         except OSError as exc:
@@ -262,9 +302,9 @@ class CutFS(fuse.Operations):  # type: ignore[misc]
         return self._handle(self.nodes[path])
 
     def open(self, path: str, flags: int) -> int:
-        self._live()
         if path == CONTROL:
             return self._handle(None)
+        self._live()
         node = self._node(path)
         if flags & os.O_TRUNC:
             node.truncate(0)
@@ -299,6 +339,10 @@ class CutFS(fuse.Operations):  # type: ignore[misc]
     def fsync(self, path: str, datasync: int, fh: int) -> int:
         self._live()
         node = self.handles.get(fh)
+        if self.trap is not None and path and path.endswith(self.trap[0]):
+            self._power_cut(self.trap[1])
+            self._hold(fuse.fuse_get_context()[2])
+            raise fuse.FuseOSError(errno.EIO)
         if node is not None:
             node.sync()
             self.syncs += 1

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.helpers import ROOT
 
@@ -32,8 +33,10 @@ class Mount:
         self.grave = disk.parent / f"{disk.name}.grave"
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = disk.parent / f"{disk.name}.cutfs.log"
+        self.marker = disk.parent / f"{disk.name}.sprung"  # cutfs writes it as a trap goes
 
     def start(self) -> Mount:
+        self.marker.unlink(missing_ok=True)
         for folder in (self.disk, self.point, self.grave):
             folder.mkdir(parents=True, exist_ok=True)
         argv = [sys.executable, "-m", "tests.reliability.cutfs"]
@@ -54,15 +57,41 @@ class Mount:
 
     def held_back(self) -> tuple[int, int]:
         """What a cut would lose now: dirty pages, and name changes."""
-        found = json.loads((self.point / ".cutfs").read_text())
+        found = self._state()
         return sum(found["dirty_pages"].values()), len(found["pending_names"])
 
-    def cut(self, torn_seed: int | None = None) -> None:
-        """Lose what is held back (all of it, or a random part of it), then unmount."""
+    def _state(self) -> dict[str, Any]:
+        found: dict[str, Any] = json.loads((self.point / ".cutfs").read_text())
+        return found
+
+    def trap(self, suffix: str, torn_seed: int | None = None) -> None:
+        """The power goes at the next fsync of a file named ``*suffix`` (mid-commit)."""
+        order = f"trap sync {suffix}" + ("" if torn_seed is None else f" {torn_seed}")
+        with (self.point / ".cutfs").open("w") as control:
+            control.write(order)
+
+    def sprung(self) -> bool:
+        """Whether a trap went off (the fsync is held: kill the service, then ask)."""
+        return self.marker.exists()
+
+    def lost(self) -> dict[str, int]:
+        """After a cut: the dirty pages it lost by kind of file, and the names."""
+        found: dict[str, int] = self._state()["lost"]
+        return found
+
+    def finish(self) -> None:
+        """After a sprung trap: the mount goes (nothing more is written)."""
+        self.stop()
+
+    def cut(self, torn_seed: int | None = None) -> dict[str, int]:
+        """Lose what is held back (all of it, or a random part of it), then unmount;
+        answer what was lost."""
         order = "cut all" if torn_seed is None else f"cut torn {torn_seed}"
         with (self.point / ".cutfs").open("w") as control:
             control.write(order)
+        lost = self.lost()
         self.stop()
+        return lost
 
     def stop(self) -> None:
         """Unmount (nothing held back is written) and wait for the daemon to end."""

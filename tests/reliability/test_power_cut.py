@@ -21,10 +21,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,7 +39,14 @@ from tests.procs import ServiceProcess
 from tests.reliability import cutmount
 from tests.reliability.crashcheck import check
 from tests.reliability.scale import sized
-from tests.reliability.test_crash import FAST, Driver, _backlog, _event_ids, _known
+from tests.reliability.test_crash import (
+    FAST,
+    Driver,
+    _backlog,
+    _event_ids,
+    _known,
+    kill_during_startup,
+)
 
 CUTS = int(os.environ.get("LOCKER_POWER_CUTS", sized(100)))
 STARTUP_EVERY = 10  # every tenth cut lands during start-up (the first one too)
@@ -75,41 +85,43 @@ def _check_key(copy: Path) -> int:
 
 
 class Backups:
-    """``locker backup`` runs, as cron would, on the same filesystem; the last reported
-    written must survive any later cut."""
+    """``locker backup`` as cron would run it, to one name (each backup replaces the one
+    before), in the background while the load runs: a cut may land in the middle. Once
+    one was reported written, the name must always hold a whole backup, old or new."""
+
+    NAME = "backup.db"
 
     def __init__(self, env: dict[str, str], point: Path) -> None:
         self.env, self.point = env, point
-        self.written: str | None = None  # name of the last one reported written
-        self.count = 0
+        self.written = 0  # reported written
+        self.thread: threading.Thread | None = None
 
-    def run(self) -> None:
-        name = f"backup-{self.count}.db"
-        argv = [sys.executable, "-m", "locker.cli", "backup", str(self.point / name)]
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._run)
+        self.thread.start()
+
+    def _run(self) -> None:
+        argv = [sys.executable, "-m", "locker.cli", "backup", str(self.point / self.NAME)]
         done = subprocess.run(
             [*argv, "--config", str(EXAMPLE)], cwd=ROOT, env=self.env, capture_output=True
         )
         if done.returncode == 0:
-            self.written, self.count = name, self.count + 1
+            self.written += 1
+
+    def join(self) -> None:
+        if self.thread is not None:
+            self.thread.join(timeout=60)
+            assert not self.thread.is_alive(), "locker backup hung"
+            self.thread = None
 
     def check(self, copy: Path) -> None:
-        if self.written is None:
+        if not self.written:
             return
-        path = copy / self.written
-        assert path.exists(), f"{self.written} was reported written, then lost in a cut"
+        path = copy / self.NAME
+        assert path.exists(), "the backup reported written was lost in a cut"
         with closing(sqlite3.connect(path)) as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-
-
-def under_load(driver: Driver, rng: random.Random, meanwhile: Callable[[], object] | None) -> None:
-    """Spent codes typed again, then the random load for a random while (and
-    ``meanwhile``, a backup perhaps); returns with the load still running."""
-    driver.replay()
-    driver.start()
-    if meanwhile is not None:
-        meanwhile()
-    time.sleep(rng.uniform(0.02, 0.6))
-    driver.killing.set()
+            assert conn.execute("SELECT count(*) FROM event").fetchone()[0] > 0
 
 
 @pytest.fixture
@@ -133,16 +145,29 @@ def test_power_cuts(tmp_path: Path, broker: Broker) -> None:
     backups = Backups(svc.env, point)
     server = Server(broker.port)
     driver = Driver(svc, server, rng, point / "var" / "lib" / "locker.db")
-    figures = {"cuts": 0, "torn": 0, "in_start_up": 0, "backups": 0, "sealed_checked": 0}
-    figures |= {"dirty_pages_at_the_cuts": 0, "pending_names_at_the_cuts": 0}
+    figures: dict[str, Any] = {"cuts": 0, "torn": 0, "mid_commit": 0, "sealed_checked": 0}
+    figures |= {"start_up_aimed": 0, "start_up_hit": 0, "backups_in_flight": 0}
+    lost: Counter[str] = Counter()  # dirty pages lost by kind of file, and names
 
-    def power_goes() -> None:
+    def power_goes(torn: bool) -> None:
         """The service dies with the power; what nobody synced is lost (all, or torn)."""
         svc.stop(signal.SIGKILL)
-        pages, names = mount.held_back()
-        figures["dirty_pages_at_the_cuts"] += pages
-        figures["pending_names_at_the_cuts"] += names
-        mount.cut(rng.randrange(1 << 30) if torn else None)
+        lost.update(mount.cut(rng.randrange(1 << 30) if torn else None))
+
+    def mid_commit(torn: bool) -> bool:
+        """The power goes as the service syncs its WAL: the commit under way is lost,
+        torn or whole; answer whether that happened (else: a plain cut)."""
+        mount.trap(".db-wal", rng.randrange(1 << 30) if torn else None)
+        deadline = time.monotonic() + 10
+        while not mount.sprung() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if not mount.sprung():
+            power_goes(torn)
+            return False
+        svc.stop(signal.SIGKILL)
+        lost.update(mount.lost())
+        mount.finish()
+        return True
 
     started, startup_s = time.monotonic(), 1.0
     try:
@@ -150,17 +175,27 @@ def test_power_cuts(tmp_path: Path, broker: Broker) -> None:
             mount.start()
             torn = rng.random() < 0.5
             if i % STARTUP_EVERY == 0:  # the first start-up, on an empty disk, too
-                svc.start(wait=False)
-                time.sleep(rng.uniform(0, startup_s))
-                figures["in_start_up"] += 1
-                power_goes()
+                figures["start_up_aimed"] += 1
+                driver.killing.set()
+                figures["start_up_hit"] += kill_during_startup(svc, rng, startup_s)
+                lost.update(mount.cut(rng.randrange(1 << 30) if torn else None))
             else:
                 t0 = time.monotonic()
                 svc.start()
                 startup_s = time.monotonic() - t0
-                under_load(driver, rng, backups.run if i % BACKUP_EVERY == 1 else None)
-                power_goes()
+                driver.replay()
+                driver.start()
+                if i % BACKUP_EVERY == 1:
+                    backups.start()
+                    figures["backups_in_flight"] += 1
+                time.sleep(rng.uniform(0.02, 0.6))
+                driver.killing.set()
+                if i % 3 == 2:
+                    figures["mid_commit"] += mid_commit(torn)
+                else:
+                    power_goes(torn)
                 driver.stopped()
+                backups.join()
             figures["cuts"] += 1
             figures["torn"] += torn
             copy = _on_the_disk(disk, tmp_path / "copy")
@@ -170,6 +205,8 @@ def test_power_cuts(tmp_path: Path, broker: Broker) -> None:
                 assert not driver.acked.upserts, "the database vanished with acknowledged work"
             figures["sealed_checked"] += _check_key(copy)
             backups.check(copy)
+        assert figures["start_up_hit"] >= figures["start_up_aimed"] // 2, figures
+        assert lost[".db-wal"] > 0 and figures["mid_commit"] > 0, (figures, lost)
         mount.start()
         svc.start()
         driver.replay(every=True)
@@ -185,15 +222,16 @@ def test_power_cuts(tmp_path: Path, broker: Broker) -> None:
         svc.stop(signal.SIGKILL)
         mount.stop()
         server.close()
-    figures["backups"] = backups.count
     report = {
         **figures,
+        "backups_written": backups.written,
+        "lost_at_the_cuts": dict(lost),
         "operations": driver.ops,
         "acknowledged": driver.acknowledged(),
         "spent_codes_replayed_and_refused": driver.replayed,
         "codes_kept_across_a_cut_opened": driver.kept_opened,
         "events": len(in_db),
-        "lost": 0,
+        "received_by_subscriber": len(server.unique()),
         "seconds": round(time.monotonic() - started, 1),
     }
     print("POWER CUT REPORT " + json.dumps(report))
