@@ -37,13 +37,9 @@ def make_dirs(path: Path, mode: int = 0o777) -> None:
     sync_dir(path.parent)
 
 
-def create_new(
-    path: Path, text: str, mode: int = 0o600, owner: tuple[int, int] | None = None
-) -> bool:
-    """Write ``text`` as a new file ``path``, only where none is (an existing file is
-    never replaced): written, given its ``mode`` and ``owner`` (uid, gid) and synced
-    under a temporary name, then given its name, and the folder synced. Answer whether
-    it was made (False: one was there)."""
+def _synced_temp(path: Path, text: str, mode: int, owner: tuple[int, int] | None) -> Path:
+    """``text`` in a new temporary file beside ``path``, its ``mode`` and ``owner``
+    (uid, gid) set and all of it synced before it takes any name of its own."""
     temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -54,6 +50,32 @@ def create_new(
                 os.fchown(handle.fileno(), *owner)
             os.fchmod(handle.fileno(), mode)  # before the sync: durable with the bytes
             os.fsync(handle.fileno())
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return temp
+
+
+def replace(path: Path, text: str, mode: int = 0o600, owner: tuple[int, int] | None = None) -> None:
+    """Replace ``path`` whole (a reader, and a power cut, see the old file or the new
+    one, never half): synced under a temporary name, renamed, the folder synced."""
+    temp = _synced_temp(path, text, mode, owner)
+    try:
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    sync_dir(path.parent)
+
+
+def create_new(
+    path: Path, text: str, mode: int = 0o600, owner: tuple[int, int] | None = None
+) -> bool:
+    """Write ``text`` as a new file ``path``, only where none is (an existing file is
+    never replaced): synced under a temporary name, then given its name, and the
+    folder synced. Answer whether it was made (False: one was there)."""
+    temp = _synced_temp(path, text, mode, owner)
+    try:
         try:
             os.link(temp, path)  # fails, atomically, where a file is already there
         except FileExistsError:

@@ -9,7 +9,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from locker.durable import create_new, make_dirs, sync_dir
+from locker.durable import create_new, make_dirs, replace
 
 
 @dataclass(frozen=True)
@@ -60,20 +60,7 @@ def make_dir(path: Path, mode: int, uid: int, gid: int) -> None:
 def write(path: Path, text: str, mode: int, uid: int, gid: int) -> None:
     """Replace ``path`` whole (a reader sees the old file or the new one, never half),
     owner and mode set before it takes the name."""
-    temp = path.with_name(f".{path.name}.setup-{secrets.token_hex(4)}")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fchown(handle.fileno(), uid, gid)  # owner and mode synced with the bytes
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    sync_dir(path.parent)
+    replace(path, text, mode, (uid, gid))
 
 
 def make_key(path: Path, mode: int, uid: int, gid: int) -> None:
