@@ -149,7 +149,6 @@ class CutFS(fuse.Operations):  # type: ignore[misc]
         self.fhs = itertools.count(1)
         self.graves = itertools.count(1)
         self.cut = False
-        self.syncs = 0
         self.trap: tuple[str, random.Random | None] | None = None
         self.lost: dict[str, int] = {}  # at the cut: dirty pages by kind of file, names
 
@@ -345,7 +344,6 @@ class CutFS(fuse.Operations):  # type: ignore[misc]
             raise fuse.FuseOSError(errno.EIO)
         if node is not None:
             node.sync()
-            self.syncs += 1
         return 0
 
     def flush(self, path: str, fh: int) -> int:

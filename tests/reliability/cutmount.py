@@ -79,10 +79,6 @@ class Mount:
         found: dict[str, int] = self._state()["lost"]
         return found
 
-    def finish(self) -> None:
-        """After a sprung trap: the mount goes (nothing more is written)."""
-        self.stop()
-
     def cut(self, torn_seed: int | None = None) -> dict[str, int]:
         """Lose what is held back (all of it, or a random part of it), then unmount;
         answer what was lost."""

@@ -166,7 +166,7 @@ def test_power_cuts(tmp_path: Path, broker: Broker) -> None:
             return False
         svc.stop(signal.SIGKILL)
         lost.update(mount.lost())
-        mount.finish()
+        mount.stop()
         return True
 
     started, startup_s = time.monotonic(), 1.0
